@@ -1,0 +1,271 @@
+"""The policy spec: everything besides the network that a deployable policy carries (DESIGN.md contract 1).
+
+A spec is plain data (JSON-serialisable through ``to_dict``/``from_dict``), shared by every file format,
+the training code that writes policies and the ROS nodes that run them.
+
+Conventions:
+  * ``Policy.act(obs)`` takes the *raw* observation vector made by the shared observation builder
+    (``wann_ros.sim.observation.build_observation``); normalisation ``(obs - mean) / std`` then
+    clipping to ``±clip`` happens inside ``act`` via :meth:`ObservationSpec.normalize`.
+  * ``act`` returns the network action ``a`` (unitless, usually in [-1, 1]);
+    :meth:`ActionSpec.to_command` turns it into joint commands: ``offset + scale * clip(a, -1, 1)``,
+    then clamped to ``[lower, upper]``. Envs and nodes both use that one function.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+KINDS = ("wann", "chromatic", "hebbian", "static")
+ACTION_MODES = ("effort", "position", "velocity")
+MAX_DIM = 1 << 20  # no observation or action vector is longer than this
+
+
+class PolicySpecError(ValueError):
+    """A spec (or the file holding it) is malformed; the message says what is wrong."""
+
+
+def _vector(value: Any, size: int, what: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != (size,):
+        raise PolicySpecError(f"{what}: expected {size} values, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise PolicySpecError(f"{what}: contains NaN or inf")
+    return arr
+
+
+@dataclass(frozen=True)
+class ObsTerm:
+    """One named block of the observation vector (see ``wann_ros.sim.observation`` for the term names)."""
+
+    name: str
+    size: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "params": dict(self.params)}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> ObsTerm:
+        try:
+            name, size = d["name"], d["size"]
+        except (KeyError, TypeError) as exc:
+            raise PolicySpecError(f"observation term needs 'name' and 'size': {d!r}") from exc
+        if not isinstance(name, str) or not name:
+            raise PolicySpecError(f"observation term name must be a non-empty string: {name!r}")
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_DIM:
+            raise PolicySpecError(f"observation term {name!r}: size must be an int in 1..{MAX_DIM}")
+        params = d.get("params", {})
+        if not isinstance(params, dict):
+            raise PolicySpecError(f"observation term {name!r}: params must be a mapping")
+        return ObsTerm(name, size, params)
+
+
+@dataclass
+class ObservationSpec:
+    """Named terms in order, plus the normalisation applied inside ``Policy.act``."""
+
+    terms: tuple[ObsTerm, ...]
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    clip: float | None = None
+
+    def __post_init__(self) -> None:
+        self.terms = tuple(self.terms)
+        if not self.terms:
+            raise PolicySpecError("observation spec has no terms")
+        if self.mean is not None:
+            self.mean = _vector(self.mean, self.size, "observation mean")
+        if self.std is not None:
+            self.std = _vector(self.std, self.size, "observation std")
+            if np.any(self.std <= 0):
+                raise PolicySpecError("observation std must be > 0")
+        if self.clip is not None and not (math.isfinite(self.clip) and self.clip > 0):
+            raise PolicySpecError(f"observation clip must be a positive finite number, got {self.clip}")
+
+    @property
+    def size(self) -> int:
+        return sum(t.size for t in self.terms)
+
+    def normalize(self, obs: np.ndarray) -> np.ndarray:
+        """Apply mean/std/clip (each optional). Works on one vector or a batch (last axis)."""
+        x = np.asarray(obs, dtype=np.float64)
+        if self.mean is not None:
+            x = x - self.mean
+        if self.std is not None:
+            x = x / self.std
+        if self.clip is not None:
+            x = np.clip(x, -self.clip, self.clip)
+        return x
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "terms": [t.to_dict() for t in self.terms],
+            "mean": None if self.mean is None else self.mean.tolist(),
+            "std": None if self.std is None else self.std.tolist(),
+            "clip": self.clip,
+        }
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> ObservationSpec:
+        if not isinstance(d, dict) or not isinstance(d.get("terms"), list):
+            raise PolicySpecError("observation spec needs a 'terms' list")
+        if len(d["terms"]) > 4096:
+            raise PolicySpecError("observation spec has absurdly many terms")
+        terms = tuple(ObsTerm.from_dict(t) for t in d["terms"])
+        if sum(t.size for t in terms) > MAX_DIM:
+            raise PolicySpecError("observation vector is absurdly large")
+        clip = d.get("clip")
+        if clip is not None and (not isinstance(clip, (int, float)) or isinstance(clip, bool)):
+            raise PolicySpecError(f"observation clip must be a number, got {clip!r}")
+        return ObservationSpec(terms, d.get("mean"), d.get("std"), None if clip is None else float(clip))
+
+
+@dataclass
+class ActionSpec:
+    """Joint names in command order, how the network action maps to commands, and the joint limits."""
+
+    joint_names: tuple[str, ...]
+    mode: str
+    scale: np.ndarray
+    offset: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.joint_names = tuple(self.joint_names)
+        n = len(self.joint_names)
+        if n == 0 or n > MAX_DIM:
+            raise PolicySpecError("action spec needs at least one joint name")
+        if not all(isinstance(j, str) and j for j in self.joint_names):
+            raise PolicySpecError("joint names must be non-empty strings")
+        if len(set(self.joint_names)) != n:
+            raise PolicySpecError("joint names must be unique")
+        if self.mode not in ACTION_MODES:
+            raise PolicySpecError(f"action mode must be one of {ACTION_MODES}, got {self.mode!r}")
+        self.scale = _vector(self.scale, n, "action scale")
+        self.offset = _vector(self.offset, n, "action offset")
+        self.lower = _vector(self.lower, n, "action lower limit")
+        self.upper = _vector(self.upper, n, "action upper limit")
+        if np.any(self.lower > self.upper):
+            raise PolicySpecError("action lower limit exceeds upper limit")
+
+    @property
+    def size(self) -> int:
+        return len(self.joint_names)
+
+    def to_command(self, action: np.ndarray) -> np.ndarray:
+        """Network action -> joint command, clamped to the limits; NaN actions become the offset."""
+        a = np.nan_to_num(np.asarray(action, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+        return np.clip(self.offset + self.scale * np.clip(a, -1.0, 1.0), self.lower, self.upper)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "joint_names": list(self.joint_names),
+            "mode": self.mode,
+            "scale": self.scale.tolist(),
+            "offset": self.offset.tolist(),
+            "lower": self.lower.tolist(),
+            "upper": self.upper.tolist(),
+        }
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> ActionSpec:
+        keys = ("joint_names", "mode", "scale", "offset", "lower", "upper")
+        if not isinstance(d, dict) or any(k not in d for k in keys):
+            raise PolicySpecError(f"action spec needs the keys {keys}")
+        if not isinstance(d["joint_names"], list):
+            raise PolicySpecError("action joint_names must be a list")
+        try:
+            return ActionSpec(*(d[k] for k in keys))
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, PolicySpecError):
+                raise
+            raise PolicySpecError(f"action spec: {exc}") from exc
+
+
+@dataclass
+class Provenance:
+    """Where a policy came from: enough to rerun the search that made it."""
+
+    task: str = ""
+    seed: int | None = None
+    generation: int | None = None
+    score: float | None = None
+    command: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "seed": self.seed,
+            "generation": self.generation,
+            "score": self.score,
+            "command": self.command,
+            "extra": dict(self.extra),
+        }
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> Provenance:
+        if not isinstance(d, dict):
+            raise PolicySpecError("provenance must be a mapping")
+        extra = d.get("extra", {})
+        if not isinstance(extra, dict):
+            raise PolicySpecError("provenance extra must be a mapping")
+        score = d.get("score")
+        return Provenance(
+            task=str(d.get("task", "")),
+            seed=d.get("seed") if isinstance(d.get("seed"), int) else None,
+            generation=d.get("generation") if isinstance(d.get("generation"), int) else None,
+            score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+            command=str(d.get("command", "")),
+            extra=extra,
+        )
+
+
+@dataclass
+class PolicySpec:
+    """Kind, observation and action layouts, control period and provenance of a policy."""
+
+    kind: str
+    observation: ObservationSpec
+    action: ActionSpec
+    control_period: float
+    provenance: Provenance = field(default_factory=Provenance)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise PolicySpecError(f"unknown policy kind {self.kind!r}; expected one of {KINDS}")
+        if not (isinstance(self.control_period, (int, float)) and 0 < self.control_period < 10):
+            raise PolicySpecError(f"control period must be in (0, 10) s, got {self.control_period!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "observation": self.observation.to_dict(),
+            "action": self.action.to_dict(),
+            "control_period": self.control_period,
+            "provenance": self.provenance.to_dict(),
+        }
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> PolicySpec:
+        if not isinstance(d, dict):
+            raise PolicySpecError("policy spec must be a mapping")
+        for key in ("kind", "observation", "action", "control_period"):
+            if key not in d:
+                raise PolicySpecError(f"policy spec is missing {key!r}")
+        period = d["control_period"]
+        if not isinstance(period, (int, float)) or isinstance(period, bool):
+            raise PolicySpecError(f"control_period must be a number, got {period!r}")
+        return PolicySpec(
+            kind=d["kind"],
+            observation=ObservationSpec.from_dict(d["observation"]),
+            action=ActionSpec.from_dict(d["action"]),
+            control_period=float(period),
+            provenance=Provenance.from_dict(d.get("provenance", {})),
+        )
