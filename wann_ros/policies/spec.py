@@ -30,7 +30,10 @@ class PolicySpecError(ValueError):
 
 
 def _vector(value: Any, size: int, what: str) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise PolicySpecError(f"{what}: expected {size} numbers ({exc})") from None
     if arr.shape != (size,):
         raise PolicySpecError(f"{what}: expected {size} values, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
@@ -91,15 +94,24 @@ class ObservationSpec:
     def size(self) -> int:
         return sum(t.size for t in self.terms)
 
-    def normalize(self, obs: np.ndarray) -> np.ndarray:
-        """Apply mean/std/clip (each optional). Works on one vector or a batch (last axis)."""
+    def normalize(self, obs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Apply mean/std/clip (each optional). Works on one vector or a batch (last axis).
+
+        ``out`` (same shape as ``obs``, float64) receives the result when any step applies, so a
+        control loop can normalise without allocating; without steps ``obs`` itself is returned.
+        """
         x = np.asarray(obs, dtype=np.float64)
+        if self.mean is None and self.std is None and self.clip is None:
+            return x
+        if out is None:
+            out = np.empty(x.shape)
         if self.mean is not None:
-            x = x - self.mean
+            x = np.subtract(x, self.mean, out=out)
         if self.std is not None:
-            x = x / self.std
-        if self.clip is not None:
-            x = np.clip(x, -self.clip, self.clip)
+            x = np.divide(x, self.std, out=out)
+        if self.clip is not None:  # minimum/maximum: the same result as np.clip, several times faster
+            x = np.minimum(x, self.clip, out=out)
+            x = np.maximum(x, -self.clip, out=out)
         return x
 
     def to_dict(self) -> dict[str, Any]:

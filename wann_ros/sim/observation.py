@@ -3,13 +3,25 @@
 ``build_observation(spec, state)`` turns a :class:`RobotState` into the policy's observation vector,
 term by term, following ``spec.terms``. The gymnasium envs, the ROS controller node and hardware
 drivers all fill a ``RobotState`` and call this one function.
+
+Every term is registered in :data:`TERMS` with the ``RobotState`` fields it reads, the params it needs
+and its size. Params travel inside the policy file (``ObsTerm.params``), so a policy carries everything
+its observation depends on (initial height, walk target, joint limits, default pose, scales). Joint terms
+accept a ``joints`` param: the joint names to read, in order, matched by name (never by index).
+A term may carry a ``clip`` param: its output is clipped to ``±clip``.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from wann_ros.policies.spec import ObservationSpec, ObsTerm, PolicySpecError
+from wann_ros.sim.swingup import swingup_observation
 
 
 @dataclass
@@ -19,6 +31,11 @@ class RobotState:
     Frames: ``base_pos`` and ``base_lin_vel`` in the world frame (odometry); ``base_quat`` is the
     base orientation in the world frame as (x, y, z, w) (IMU / odometry); ``base_ang_vel`` in the base
     frame (IMU gyro). Joint arrays follow ``joint_names``.
+
+    ``centroid_xy`` is the planar point a walk target's heading is measured from; pybullet_envs walkers
+    use the mean of their part positions (see docs/simulation.md). When ``None`` the builder uses
+    ``base_pos[:2]``. ``raw_obs`` carries an observation made elsewhere (e.g. a gymnasium env whose
+    observation is not built from robot state, such as BipedalWalker's lidar) for the ``raw`` term.
     """
 
     joint_names: tuple[str, ...]
@@ -30,3 +47,296 @@ class RobotState:
     base_ang_vel: np.ndarray | None = None
     foot_contacts: np.ndarray | None = None
     prev_action: np.ndarray | None = None
+    centroid_xy: np.ndarray | None = None
+    raw_obs: np.ndarray | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# orientation math (quaternions are (x, y, z, w), as pybullet and ROS use them)
+
+
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    """Rotation matrix (body -> world) of a unit quaternion (x, y, z, w)."""
+    x, y, z, w = (float(v) for v in q)
+    n = x * x + y * y + z * z + w * w
+    if not n > 0.0:
+        raise ValueError(f"base_quat must be a non-zero quaternion, got {q!r}")
+    s = 2.0 / n
+    return np.array(
+        [
+            [1 - s * (y * y + z * z), s * (x * y - z * w), s * (x * z + y * w)],
+            [s * (x * y + z * w), 1 - s * (x * x + z * z), s * (y * z - x * w)],
+            [s * (x * z - y * w), s * (y * z + x * w), 1 - s * (x * x + y * y)],
+        ]
+    )
+
+
+def quat_to_rpy(q) -> tuple[float, float, float]:
+    """Roll, pitch, yaw (extrinsic x-y-z, the convention of pybullet's getEulerFromQuaternion)."""
+    x, y, z, w = (float(v) for v in q) if isinstance(q, np.ndarray) else q
+    roll = math.atan2(2.0 * (w * x + y * z), 1.0 - 2.0 * (x * x + y * y))
+    pitch = math.asin(max(-1.0, min(1.0, 2.0 * (w * y - z * x))))
+    yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+    return roll, pitch, yaw
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the terms
+
+
+@dataclass(frozen=True)
+class TermDef:
+    """A registered observation term: which state fields it reads, its params, its size, its math."""
+
+    inputs: frozenset[str]
+    params: tuple[str, ...]
+    size: Callable[[dict[str, Any]], int | None]
+    compute: Callable[[RobotState, dict[str, Any], int], np.ndarray]
+    doc: str
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # params -> what compute reads
+
+
+def _field(state: RobotState, name: str, term: str) -> np.ndarray:
+    value = getattr(state, name)
+    if value is None:
+        raise PolicySpecError(f"observation term {term!r} needs RobotState.{name}, which is None")
+    return np.asarray(value, dtype=np.float64)
+
+
+_JOINT_INDEX_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], np.ndarray] = {}
+
+
+def _joint_index(state: RobotState, params: dict[str, Any], term: str) -> np.ndarray | slice:
+    """Indices into the state's joint arrays for the term's ``joints`` param (all joints if absent)."""
+    wanted = params.get("joints")
+    if wanted is None:
+        return slice(None)
+    key = (tuple(state.joint_names), tuple(wanted))
+    if key[0] == key[1]:
+        return slice(None)
+    idx = _JOINT_INDEX_CACHE.get(key)
+    if idx is None:
+        where = {name: i for i, name in enumerate(state.joint_names)}
+        missing = [j for j in wanted if j not in where]
+        if missing:
+            raise PolicySpecError(f"observation term {term!r}: the robot has no joint(s) {missing}")
+        idx = np.array([where[j] for j in wanted], dtype=np.intp)
+        if len(_JOINT_INDEX_CACHE) < 256:
+            _JOINT_INDEX_CACHE[key] = idx
+    return idx
+
+
+def _joints(state: RobotState, field: str, params: dict[str, Any], term: str) -> np.ndarray:
+    return _field(state, field, term)[_joint_index(state, params, term)]
+
+
+def _n_joints(params: dict[str, Any]) -> int | None:
+    joints = params.get("joints")
+    return None if joints is None else len(joints)
+
+
+def _walker_body(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    px, py, pz = _field(state, "base_pos", "walker_body").tolist()
+    vx, vy, vz = _field(state, "base_lin_vel", "walker_body").tolist()
+    x, y = (px, py) if state.centroid_xy is None else np.asarray(state.centroid_xy, dtype=np.float64).tolist()
+    roll, pitch, yaw = quat_to_rpy(_field(state, "base_quat", "walker_body").tolist())
+    tx, ty = p["target_xy"]
+    angle_to_target = math.atan2(ty - y, tx - x) - yaw
+    c, s = math.cos(yaw), math.sin(yaw)
+    k = p.get("vel_scale", 0.3)
+    return np.array(
+        [
+            pz - p["initial_z"],
+            math.sin(angle_to_target),
+            math.cos(angle_to_target),
+            k * (c * vx + s * vy),
+            k * (-s * vx + c * vy),
+            k * vz,
+            roll,
+            pitch,
+        ]
+    )
+
+
+def _prepare_limits(p: dict[str, Any]) -> dict[str, Any]:
+    lower, upper = np.asarray(p["lower"], dtype=np.float64), np.asarray(p["upper"], dtype=np.float64)
+    return {**p, "_mid": 0.5 * (lower + upper), "_span": upper - lower}
+
+
+def _joint_pos_vel_interleaved(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    pos = _joints(state, "joint_pos", p, "joint_pos_vel_interleaved")
+    vel = _joints(state, "joint_vel", p, "joint_pos_vel_interleaved")
+    mid = p["_mid"]
+    if mid.shape != pos.shape:
+        raise PolicySpecError(
+            f"observation term 'joint_pos_vel_interleaved': {pos.size} joints but {mid.size} limits"
+        )
+    out = np.empty(2 * pos.size)
+    out[0::2] = 2.0 * (pos - mid) / p["_span"]
+    out[1::2] = p.get("vel_scale", 0.1) * vel
+    return out
+
+
+def _joint_pos(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    pos = _joints(state, "joint_pos", p, "joint_pos")
+    offset = np.asarray(p.get("offset", 0.0), dtype=np.float64)
+    if offset.ndim and offset.shape != pos.shape:
+        raise PolicySpecError(f"observation term 'joint_pos': {pos.size} joints but {offset.size} offsets")
+    return (pos - offset) * p.get("scale", 1.0)
+
+
+def _joint_vel(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    return _joints(state, "joint_vel", p, "joint_vel") * p.get("scale", 1.0)
+
+
+def _gravity_body(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    """World gravity direction (0, 0, -1) seen in the base frame: what an IMU's accelerometer knows."""
+    return -quat_to_matrix(_field(state, "base_quat", "gravity_body"))[2, :]
+
+
+def _roll_pitch(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    roll, pitch, _yaw = quat_to_rpy(_field(state, "base_quat", "roll_pitch"))
+    return np.array([roll, pitch])
+
+
+def _base_ang_vel(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    return _field(state, "base_ang_vel", "base_ang_vel") * p.get("scale", 1.0)
+
+
+def _foot_contacts(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    return _field(state, "foot_contacts", "foot_contacts")
+
+
+def _prev_action(state: RobotState, p: dict[str, Any], size: int) -> np.ndarray:
+    if state.prev_action is None:  # the first step of an episode: no action yet
+        return np.zeros(size)
+    return np.asarray(state.prev_action, dtype=np.float64)
+
+
+def _swingup_state(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    pos = _joints(state, "joint_pos", p, "swingup_state")
+    vel = _joints(state, "joint_vel", p, "swingup_state")
+    if pos.size != 2:
+        raise PolicySpecError("observation term 'swingup_state' needs exactly two joints (cart, pole)")
+    return swingup_observation(np.array([pos[0], vel[0], pos[1], vel[1]]))
+
+
+def _raw(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+    return _field(state, "raw_obs", "raw").ravel()
+
+
+TERMS: dict[str, TermDef] = {
+    "walker_body": TermDef(
+        frozenset({"base_pos", "base_quat", "base_lin_vel"}),
+        ("initial_z", "target_xy"),
+        lambda p: 8,
+        _walker_body,
+        "pybullet_envs walker 'more' block: z - initial_z, sin/cos of the angle to the target, "
+        "vel_scale (0.3) * base velocity rotated by -yaw, roll, pitch",
+    ),
+    "joint_pos_vel_interleaved": TermDef(
+        frozenset({"joint_pos", "joint_vel"}),
+        ("lower", "upper"),
+        lambda p: None if p.get("joints") is None else 2 * len(p["joints"]),
+        _joint_pos_vel_interleaved,
+        "per joint: position scaled to [-1, 1] between its limits, then vel_scale (0.1) * velocity",
+        _prepare_limits,
+    ),
+    "joint_pos": TermDef(
+        frozenset({"joint_pos"}), (), _n_joints, _joint_pos, "scale * (position - offset) per joint"
+    ),
+    "joint_vel": TermDef(frozenset({"joint_vel"}), (), _n_joints, _joint_vel, "scale * velocity per joint"),
+    "gravity_body": TermDef(
+        frozenset({"base_quat"}), (), lambda p: 3, _gravity_body, "unit gravity vector in the base frame"
+    ),
+    "roll_pitch": TermDef(frozenset({"base_quat"}), (), lambda p: 2, _roll_pitch, "base roll and pitch"),
+    "base_ang_vel": TermDef(
+        frozenset({"base_ang_vel"}), (), lambda p: 3, _base_ang_vel, "scale * gyro (base frame)"
+    ),
+    "foot_contacts": TermDef(
+        frozenset({"foot_contacts"}), (), lambda p: None, _foot_contacts, "1.0 per foot touching the ground"
+    ),
+    "prev_action": TermDef(
+        frozenset(), (), lambda p: None, _prev_action, "the previous network action (zeros at the start)"
+    ),
+    "swingup_state": TermDef(
+        frozenset({"joint_pos", "joint_vel"}),
+        (),
+        lambda p: 5,
+        _swingup_state,
+        "cart-pole [x, x_dot, cos(theta), sin(theta), theta_dot] from joints (cart, pole)",
+    ),
+    "raw": TermDef(frozenset({"raw_obs"}), (), lambda p: None, _raw, "RobotState.raw_obs passed through"),
+}
+
+
+def check_term(term: ObsTerm) -> TermDef:
+    """The registered definition of ``term``; PolicySpecError if unknown, misparametrised or missized."""
+    d = TERMS.get(term.name)
+    if d is None:
+        raise PolicySpecError(f"unknown observation term {term.name!r}; known terms: {sorted(TERMS)}")
+    missing = [k for k in d.params if k not in term.params]
+    if missing:
+        raise PolicySpecError(f"observation term {term.name!r} is missing params {missing}")
+    if "lower" in term.params and "upper" in term.params:
+        try:
+            lower = np.asarray(term.params["lower"], dtype=np.float64)
+            upper = np.asarray(term.params["upper"], dtype=np.float64)
+            ok = lower.shape == upper.shape and bool(np.all(upper > lower))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise PolicySpecError(
+                f"observation term {term.name!r}: limits must be equal-length lists with upper > lower"
+            )
+    expected = d.size(term.params)
+    if expected is not None and expected != term.size:
+        raise PolicySpecError(f"observation term {term.name!r} has size {term.size}, expected {expected}")
+    return d
+
+
+def required_inputs(spec: ObservationSpec) -> set[str]:
+    """Names of the RobotState fields the spec's terms read (``joint_names`` is always read)."""
+    needed = {"joint_names"}
+    for term in spec.terms:
+        needed |= check_term(term).inputs
+    return needed
+
+
+def compile_observation(spec: ObservationSpec) -> Callable[[RobotState], np.ndarray]:
+    """Validate ``spec`` once and return ``state -> observation`` (what :func:`build_observation` runs;
+    loops that build many observations with one spec keep the compiled function)."""
+    plan = []
+    lo, hi = np.full(spec.size, -np.inf), np.full(spec.size, np.inf)
+    start = 0
+    for term in spec.terms:
+        d = check_term(term)
+        params = dict(term.params)
+        if "joints" in params:
+            params["joints"] = tuple(params["joints"])
+        if d.prepare is not None:
+            params = d.prepare(params)
+        clip = term.params.get("clip")
+        if clip is not None:
+            lo[start : start + term.size], hi[start : start + term.size] = -float(clip), float(clip)
+        plan.append((term.name, d.compute, params, term.size, slice(start, start + term.size)))
+        start += term.size
+    clipped = bool(np.any(np.isfinite(lo)))
+
+    def build(state: RobotState) -> np.ndarray:
+        out = np.empty(start)
+        for name, compute, params, size, where in plan:
+            value = compute(state, params, size)
+            if value.size != size:
+                raise PolicySpecError(
+                    f"observation term {name!r} produced {value.size} values but the spec says {size}"
+                )
+            out[where] = value.ravel()
+        return np.minimum(np.maximum(out, lo), hi) if clipped else out
+
+    return build
+
+
+def build_observation(spec: ObservationSpec, state: RobotState) -> np.ndarray:
+    """The raw observation vector (float64) for ``state``, term by term in ``spec.terms`` order."""
+    return compile_observation(spec)(state)

@@ -1,0 +1,205 @@
+"""Controller latency (JointState in -> command out) against a bare echo node, overruns and memory growth.
+
+    ROS_DOMAIN_ID=77 ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST .venv/bin/python bench/bench_ros.py \
+        --rates 100 500 --seconds 10 [--soak-seconds 300]
+
+Both nodes run as separate processes. This process plays the robot: at each rate it publishes IMU, odometry
+and contacts, then a JointState, and times the command that comes back. The controller runs in lock-step
+mode (one step per complete sensor set), so the latency is the controller's own path, not a timer phase;
+the echo node answers every JointState with a Float64MultiArray on the same topic. The soak run
+reports the controller's overruns (diagnostics) and its resident memory at start and end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TOPIC = "/joint_group_effort_controller/commands"
+
+
+def echo_main() -> int:
+    """The bare echo node: JointState in -> Float64MultiArray out, nothing else."""
+    import rclpy
+    from rclpy.node import Node
+    from sensor_msgs.msg import JointState
+    from std_msgs.msg import Float64MultiArray
+
+    from wann_ros.nodes.ros_msgs import reliable_qos
+
+    rclpy.init()
+    node = Node("echo")
+    pub = node.create_publisher(Float64MultiArray, TOPIC, reliable_qos(True))
+    node.create_subscription(JointState, "/joint_states",
+                             lambda m: pub.publish(Float64MultiArray(data=list(m.position))), reliable_qos(True))
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
+        pass
+    rclpy.try_shutdown()
+    return 0
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(robot, executor, rate: float, seconds: float) -> np.ndarray:
+    """Publish sensor sets at ``rate`` for ``seconds``; returns the round-trip latencies (s)."""
+    period = 1.0 / rate
+    robot.latencies.clear()
+    start = time.perf_counter()
+    next_t = start
+    while time.perf_counter() - start < seconds:
+        robot.send()
+        next_t += period
+        while (remaining := next_t - time.perf_counter()) > 0:
+            executor.spin_once(timeout_sec=remaining)
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end:
+        executor.spin_once(timeout_sec=0.05)
+    return np.array(robot.latencies)
+
+
+def make_robot():
+    from nav_msgs.msg import Odometry
+    from rclpy.node import Node
+    from sensor_msgs.msg import Imu, JointState
+    from std_msgs.msg import Float64MultiArray
+
+    from wann_ros.nodes import ros_msgs
+    from wann_ros.sim import robot_specs as rs
+
+    class Robot(Node):
+        def __init__(self) -> None:
+            super().__init__("bench_robot")
+            q = ros_msgs.reliable_qos(True)
+            self.js = self.create_publisher(JointState, "/joint_states", q)
+            self.imu = self.create_publisher(Imu, "/imu/data", q)
+            self.odom = self.create_publisher(Odometry, "/odom", q)
+            self.contacts = self.create_publisher(Float64MultiArray, "/foot_contacts", q)
+            self.create_subscription(Float64MultiArray, TOPIC, self._on_cmd, q)
+            self.sent: list[float] = []
+            self.latencies: list[float] = []
+            self.received = 0
+            self.k = 0
+
+        def send(self) -> None:
+            self.k += 1
+            t = self.k * 0.002
+            quat = np.array([0.0, 0.0, 0.0, 1.0])
+            self.imu.publish(ros_msgs.imu_msg(t, "base_link", quat, np.zeros(3), np.zeros(3)))
+            self.odom.publish(ros_msgs.odom_msg(t, "world", "base", np.array([0, 0, 0.6]), quat, np.zeros(3),
+                                                np.zeros(3)))
+            self.contacts.publish(ros_msgs.array_msg([1.0, 0.0, 1.0, 0.0]))
+            pos = 0.1 * np.sin(0.01 * self.k + np.arange(8)) + np.array(rs.ANT_LOWER) * 0 + 1.0
+            self.sent.append(time.perf_counter())
+            self.js.publish(ros_msgs.joint_state_msg(t, rs.ANT_JOINTS, pos, np.zeros(8)))
+
+        def _on_cmd(self, msg) -> None:
+            now = time.perf_counter()
+            if self.received < len(self.sent):
+                self.latencies.append(now - self.sent[self.received])
+            self.received += 1
+
+    return Robot()
+
+
+def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Path) -> dict:
+    from rclpy.executors import SingleThreadedExecutor
+
+    from wann_ros.nodes.monitor import RunMonitor
+    from wann_ros.nodes.processes import start_node, stop
+
+    if kind == "echo":
+        import subprocess
+
+        proc = subprocess.Popen([sys.executable, __file__, "--echo"], start_new_session=True)
+    else:
+        proc = start_node("controller_node", {"policy": str(policy), "lockstep": True, "rate": rate,
+                                              "soft_start": 0.0, "startup_timeout": 10.0},
+                          log_dir / f"controller_{rate:g}.log")
+    robot = make_robot()
+    monitor = RunMonitor(TOPIC, name="bench_monitor")
+    executor = SingleThreadedExecutor()
+    executor.add_node(robot)
+    executor.add_node(monitor)
+    try:
+        warm = time.perf_counter()
+        while robot.received < 20 and time.perf_counter() - warm < 20:  # discovery, configure, activate
+            robot.send()
+            executor.spin_once(timeout_sec=0.05)
+        if robot.received < 20:
+            raise RuntimeError(f"{kind} did not answer; see {log_dir}")
+        robot.sent.clear()
+        robot.received = 0
+        rss0 = rss_mb(proc.pid)
+        lat = measure(robot, executor, rate, seconds)
+        rss1 = rss_mb(proc.pid)
+        diag = dict(monitor.diagnostics)
+    finally:
+        stop([proc])
+        executor.shutdown()
+        robot.destroy_node()
+        monitor.destroy_node()
+    return {
+        "target": kind, "rate_hz": rate, "seconds": seconds, "answered": len(lat),
+        "sent": len(robot.sent), "median_ms": 1e3 * float(np.median(lat)),
+        "p99_ms": 1e3 * float(np.percentile(lat, 99)), "rss_start_mb": rss0, "rss_end_mb": rss1,
+        "overruns": int(diag.get("overruns", -1)) if kind == "controller" else None,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--rates", type=float, nargs="+", default=[100.0, 500.0])
+    ap.add_argument("--seconds", type=float, default=10.0, help="latency run length per rate and target")
+    ap.add_argument("--soak-seconds", type=float, default=300.0, help="500 Hz overrun/memory run (0 = skip)")
+    ap.add_argument("--policy", type=Path, default=None, help="policy file (default: a random Hebbian Ant)")
+    args = ap.parse_args()
+    if args.echo:
+        return echo_main()
+    import rclpy
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_ros_"))
+    policy = args.policy
+    if policy is None:
+        from tests.ros_helpers import write_policy
+
+        policy = write_policy(tmp / "bench.wrp")
+    rclpy.init()
+    results = []
+    try:
+        for rate in args.rates:
+            for kind in ("echo", "controller"):
+                r = run_target(kind, policy, rate, args.seconds, tmp)
+                results.append(r)
+                print(json.dumps(r), flush=True)
+            echo, ctl = results[-2], results[-1]
+            print(f"rate {rate:g} Hz: controller median {ctl['median_ms']:.3f} ms (p99 {ctl['p99_ms']:.3f}) vs "
+                  f"echo {echo['median_ms']:.3f} ms (p99 {echo['p99_ms']:.3f}): ratio "
+                  f"{ctl['median_ms'] / echo['median_ms']:.2f} (target <= 1.2)", flush=True)
+        if args.soak_seconds > 0:
+            r = run_target("controller", policy, 500.0, args.soak_seconds, tmp)
+            print(json.dumps({**r, "soak": True}), flush=True)
+            print(f"soak 500 Hz for {args.soak_seconds:g} s: overruns {r['overruns']}, RSS "
+                  f"{r['rss_start_mb']:.1f} -> {r['rss_end_mb']:.1f} MB", flush=True)
+    finally:
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

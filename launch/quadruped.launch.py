@@ -1,0 +1,72 @@
+"""Simulator + controller (+ optional rosbag2 recorder) for a quadruped policy.
+
+    ros2 launch wann_ros quadruped.launch.py policy:=models/ant_hebbian.npz damage:=left_front damage_time:=10
+
+Arguments: robot (ant | a1; picks config/<robot>.yaml), policy, damage, damage_time (sim seconds),
+gui, use_sim_time, rate (Hz, 0 = the policy's), lockstep, record, bag (output directory).
+"""
+
+import os
+
+from launch.actions import DeclareLaunchArgument, LogInfo
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from launch import LaunchDescription
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config")
+
+ARGUMENTS = (
+    ("robot", "ant", "robot model: ant or a1 (selects config/<robot>.yaml)"),
+    ("policy", "", "policy file (native, .chroma or ONNX; the format is read from the content)"),
+    ("damage", "standard", "damage applied at damage_time, e.g. left_front, lock:hip_1, weak:ankle_2=0.3"),
+    ("damage_time", "0.0", "sim time (s) at which `damage` is applied"),
+    ("gui", "false", "open the pybullet GUI"),
+    ("use_sim_time", "true", "nodes follow /clock from the simulator"),
+    ("rate", "0.0", "control rate in Hz for both nodes (0 = the policy's / robot's own)"),
+    ("lockstep", "false", "the simulator waits for each step's command: deterministic runs"),
+    ("record", "false", "write a rosbag2 of all topics"),
+    ("bag", "runs/bags/quadruped", "rosbag2 output directory (must not exist)"),
+    ("seed", "0", "seed of the simulator episode and of the policy's initial state"),
+)
+
+
+def generate_launch_description() -> LaunchDescription:
+    arg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
+    config = [CONFIG_DIR + os.sep, arg["robot"], ".yaml"]  # a parameter file named by substitutions
+    common = {"use_sim_time": arg["use_sim_time"], "rate": arg["rate"], "lockstep": arg["lockstep"],
+              "seed": arg["seed"]}
+    sim = Node(
+        package="wann_ros",
+        executable="sim_node",
+        name="sim",
+        output="screen",
+        parameters=[config, common, {"robot": arg["robot"], "gui": arg["gui"],
+                                     "scheduled_damage": arg["damage"], "damage_time": arg["damage_time"]}],
+    )
+    controller = Node(
+        package="wann_ros",
+        executable="controller_node",
+        name="controller",
+        output="screen",
+        parameters=[config, common, {"policy": arg["policy"]}],
+    )
+    recorder = Node(
+        package="wann_ros",
+        executable="bag_recorder",
+        name="bag_recorder",
+        output="screen",
+        condition=IfCondition(arg["record"]),
+        parameters=[{"output": arg["bag"], "use_sim_time": arg["use_sim_time"]}],
+    )
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=value, description=doc) for name, value, doc in ARGUMENTS]
+        + [
+            LogInfo(msg=["wann_ros: robot ", arg["robot"], ", policy ", arg["policy"], ", damage ",
+                         arg["damage"], " at t=", arg["damage_time"], " s"]),
+            sim,
+            controller,
+            recorder,
+        ]
+    )

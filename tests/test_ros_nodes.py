@@ -1,0 +1,155 @@
+"""Controller and simulator nodes as real processes over DDS (rclpy + FastDDS on loopback)."""
+
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from tests.ros_helpers import isolate_ros_domain, make_fake_robot, spin_until, write_policy
+from wann_ros.nodes.processes import node_command, start_node, stop
+from wann_ros.sim import robot_specs as rs
+
+pytestmark = pytest.mark.ros
+isolate_ros_domain()
+
+
+@pytest.fixture(scope="module")
+def ros():
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    rclpy.init(args=[])
+    executor = SingleThreadedExecutor()
+    yield executor
+    executor.shutdown()
+    rclpy.try_shutdown()
+
+
+def run_controller(params: dict, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    return subprocess.run(node_command("controller_node", params), capture_output=True, text=True, timeout=timeout)
+
+
+def test_bad_policy_file_is_refused_with_nonzero_exit(tmp_path):
+    bad = tmp_path / "bad.wrp"
+    bad.write_bytes(b"not a policy at all")
+    res = run_controller({"policy": str(bad), "startup_timeout": 0.5})
+    assert res.returncode == 2, res.stderr
+    assert "refusing policy" in res.stderr and "bad.wrp" in res.stderr
+
+
+def test_missing_joint_states_is_refused(tmp_path):
+    res = run_controller({"policy": str(write_policy(tmp_path / "p.wrp")), "startup_timeout": 0.5})
+    assert res.returncode == 2
+    assert "no message on /joint_states within startup_timeout=0.5 s" in res.stderr
+
+
+def test_wrong_joint_names_and_missing_inputs_are_refused(ros, tmp_path):
+    robot = make_fake_robot("fake_robot_names")
+    ros.add_node(robot)
+    try:
+        wrong = write_policy(tmp_path / "wrong.wrp", joint_names=tuple(f"leg_{i}" for i in range(8)))
+        proc = subprocess.Popen(node_command("controller_node", {"policy": str(wrong), "startup_timeout": 5.0}),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert spin_until(ros, lambda: proc.poll() is not None, 30)
+        assert proc.returncode == 2
+        err = proc.stderr.read()
+        assert "policy joints ['leg_0'," in err and "are not on the robot" in err and "hip_1" in err
+        robot.enabled["odom"] = False
+        good = write_policy(tmp_path / "good.wrp")
+        proc = subprocess.Popen(node_command("controller_node", {"policy": str(good), "startup_timeout": 1.5}),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert spin_until(ros, lambda: proc.poll() is not None, 30)
+        assert proc.returncode == 2
+        assert "nothing arrived on ['odom']" in proc.stderr.read()
+    finally:
+        ros.remove_node(robot)
+        robot.destroy_node()
+
+
+def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path):
+    """One controller run: policy commands, NaN sensors held, stale IMU -> safe within timeout, e-stop."""
+    from std_srvs.srv import SetBool
+
+    robot = make_fake_robot("fake_robot_safety")
+    ros.add_node(robot)
+    client = robot.create_client(SetBool, "/controller/estop")
+    policy = write_policy(tmp_path / "p.wrp")
+    proc = start_node("controller_node", {"policy": str(policy), "soft_start": 0.0, "input_timeout": 0.2,
+                                          "safe_kd": 3.0, "rate": 100.0}, tmp_path / "controller.log")
+    try:
+        assert spin_until(ros, lambda: len(robot.commands) > 20, 20), (tmp_path / "controller.log").read_text()
+        policy_cmds = robot.commands_since(0)[-5:]
+        assert all(np.all(np.isfinite(c)) and np.any(c != 0) for c in policy_cmds)
+
+        # NaN joint positions: never a NaN command; the last command is held, then the watchdog trips
+        robot.joint_pos = np.full(8, np.nan)
+        t0 = time.monotonic()
+        spin_until(ros, lambda: False, 0.5)
+        during_nan = robot.commands_since(t0)
+        assert len(during_nan) > 20 and all(np.all(np.isfinite(c)) for c in during_nan)
+        held = [c for c in during_nan[:5]]
+        assert all(np.array_equal(c, held[0]) for c in held)
+        assert np.all(during_nan[-1] == 0.0)  # stale joint states (only NaN for > 0.2 s): safe = -3 * 0 velocity
+        robot.joint_pos = np.array([0.0, 1.0, 0.0, -1.0, 0.0, -1.0, 0.0, 1.0])
+
+        # stale IMU: safe command (damping, -3 * velocity) within the 0.2 s timeout (+ a tick and transport)
+        robot.joint_vel = np.full(8, 2.0)
+        assert spin_until(ros, lambda: np.any(robot.commands[-1][1] != -6.0), 3)
+        robot.enabled["imu"] = False
+        t_off = time.monotonic()
+        assert spin_until(ros, lambda: np.all(robot.commands[-1][1] == -6.0), 3)
+        t_safe = next(t for t, c in robot.commands if t >= t_off and np.all(c == -6.0))
+        assert t_safe - t_off < 0.2 + 0.1
+        robot.enabled["imu"] = True
+        assert spin_until(ros, lambda: np.any(robot.commands[-1][1] != -6.0), 3)
+
+        # e-stop: safe at once, latched while sensors are fine, released on request
+        assert client.wait_for_service(timeout_sec=5)
+        fut = client.call_async(SetBool.Request(data=True))
+        t_req = time.monotonic()
+        assert spin_until(ros, fut.done, 5) and fut.result().success
+        assert spin_until(ros, lambda: np.all(robot.commands[-1][1] == -6.0), 1)
+        spin_until(ros, lambda: False, 0.3)
+        assert all(np.all(c == -6.0) for c in robot.commands_since(time.monotonic() - 0.25))
+        assert min(t for t, c in robot.commands if t >= t_req and np.all(c == -6.0)) - t_req < 0.1
+        fut = client.call_async(SetBool.Request(data=False))
+        assert spin_until(ros, fut.done, 5) and fut.result().success
+        assert spin_until(ros, lambda: np.any(robot.commands[-1][1] != -6.0), 3)
+    finally:
+        codes = stop([proc])
+        ros.remove_node(robot)
+        robot.destroy_node()
+    assert codes[proc.pid] == 0, (tmp_path / "controller.log").read_text()
+
+
+def test_sim_and_controller_exchange_messages_and_report(ros, tmp_path):
+    """Real-time sim + controller with sim time: commands flow, the robot moves, diagnostics report."""
+    from wann_ros.nodes.monitor import RunMonitor
+
+    policy = write_policy(tmp_path / "p.wrp")
+    monitor = RunMonitor("/joint_group_effort_controller/commands", name="test_monitor")
+    ros.add_node(monitor)
+    procs = [
+        start_node("sim_node", {"use_sim_time": True, "realtime_factor": 2.0}, tmp_path / "sim.log", "sim"),
+        start_node("controller_node", {"policy": str(policy), "use_sim_time": True}, tmp_path / "ctl.log"),
+    ]
+    try:
+        ok = spin_until(ros, lambda: "weight_norms" in monitor.diagnostics and len(monitor.commands) > 50, 40)
+        assert ok, (tmp_path / "ctl.log").read_text() + (tmp_path / "sim.log").read_text()
+        d = monitor.diagnostics
+        from wann_ros.formats import file_sha256
+
+        assert d["policy_sha256"] == file_sha256(policy)
+        assert d["state"] == "active" and d["kind"] == "hebbian"
+        assert float(d["target_rate_hz"]) == pytest.approx(1 / rs.ANT_CONTROL_PERIOD, rel=1e-3)
+        assert len(d["weight_norms"].split()) == 2 and float(d["inference_mean_ms"]) > 0
+        assert {"age_imu_s", "age_odom_s", "age_contacts_s", "age_joint_states_s", "overruns"} <= set(d)
+        cmds = np.array(monitor.commands[-20:])
+        assert np.all(np.isfinite(cmds)) and np.all(np.abs(cmds) <= rs.ANT_TORQUE_SCALE)
+        assert len(monitor.track) > 50 and monitor.track[-1][0] > monitor.track[0][0]
+    finally:
+        codes = stop(procs)
+        ros.remove_node(monitor)
+        monitor.destroy_node()
+    assert all(c == 0 for c in codes.values()), codes

@@ -1,0 +1,147 @@
+"""The controller's plain classes (no ROS): safe command, gate, watchdog, e-stop, soft start, control loop."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.ros_helpers import ant_hebbian
+from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
+from wann_ros.nodes.safety import EStop, SafeCommand, SafetyConfigError, SafetyGate, SoftStart, Watchdog
+from wann_ros.nodes.sensors import SensorCache, SpecMismatchError, check_joint_names, inputs_for
+from wann_ros.sim import robot_specs as rs
+
+ANT = rs.ant_action_spec()
+A1 = rs.a1_action_spec()
+
+
+def test_safe_command_effort_damps_and_clamps():
+    vel = np.linspace(-1000, 1000, 8)
+    cmd = SafeCommand(ANT, "damping", kd=2.0)(np.zeros(8), vel)
+    np.testing.assert_allclose(cmd, np.clip(-2.0 * vel, ANT.lower, ANT.upper))
+    assert np.all(SafeCommand(ANT, "zero")(np.zeros(8), vel) == 0)
+    assert np.all(SafeCommand(ANT, "damping")(None, None) == 0)  # no sensor data: zero torque
+
+
+def test_safe_command_position_hold_latches_until_released():
+    safe = SafeCommand(A1, "hold")
+    pose = np.array(rs.A1_DEFAULT_POSE) + 0.1
+    first = safe(pose, np.zeros(12))
+    moved = safe(pose + 0.2, np.zeros(12))
+    np.testing.assert_array_equal(first, moved)  # holds where it was when the policy stopped
+    safe.release()
+    np.testing.assert_allclose(safe(pose + 0.2, np.zeros(12)), np.clip(pose + 0.2, A1.lower, A1.upper))
+    np.testing.assert_allclose(SafeCommand(A1, "hold")(None, None), A1.offset)  # no data yet: default pose
+
+
+def test_safe_command_rejects_bad_settings():
+    with pytest.raises(SafetyConfigError, match="safe_mode"):
+        SafeCommand(ANT, "brake")
+    with pytest.raises(SafetyConfigError, match="kd"):
+        SafeCommand(ANT, "damping", kd=math.nan)
+
+
+def test_gate_never_passes_nan_and_clamps():
+    gate = SafetyGate(ANT, np.zeros(8))
+    out = gate(np.full(8, 1e6))
+    np.testing.assert_array_equal(out, ANT.upper)
+    held = gate(np.array([np.nan] + [0.0] * 7))
+    np.testing.assert_array_equal(held, ANT.upper)
+    assert gate(np.full(8, np.inf)).tolist() == ANT.upper.tolist()
+    assert gate(np.zeros(3)).tolist() == ANT.upper.tolist()  # wrong size is rejected too
+    assert gate.rejected == 3
+
+
+def test_watchdog_per_input():
+    wd = Watchdog({"imu": 0.1, "joint_states": 0.5})
+    assert wd.stale(0.0) == ["imu", "joint_states"]  # never arrived
+    wd.feed("imu", 1.0)
+    wd.feed("joint_states", 1.0)
+    assert wd.stale(1.05) == []
+    assert wd.stale(1.2) == ["imu"]
+    assert wd.stale(1.6) == ["imu", "joint_states"]
+    with pytest.raises(SafetyConfigError, match="imu"):
+        Watchdog({"imu": 0.0})
+
+
+def test_estop_latches_and_soft_start_ramps():
+    e = EStop()
+    e.engage("test")
+    assert e.engaged and e.reason == "test"
+    e.release()
+    assert not e.engaged
+    ramp = SoftStart(2.0)
+    assert ramp.fraction(5.0) == 0.0  # not started
+    ramp.start(1.0)
+    assert ramp.fraction(2.0) == pytest.approx(0.5)
+    np.testing.assert_allclose(ramp.blend(2.0, np.zeros(2), np.array([2.0, -4.0])), [1.0, -2.0])
+    assert ramp.fraction(10.0) == 1.0
+
+
+def test_inputs_and_joint_names():
+    assert inputs_for({"joint_names", "joint_pos", "base_quat", "foot_contacts"}) == (
+        "joint_states", "imu", "contacts")
+    with pytest.raises(SpecMismatchError, match="raw_obs"):
+        inputs_for({"raw_obs"})
+    check_joint_names(["a", "b"], ["b", "c", "a"])
+    with pytest.raises(SpecMismatchError, match=r"\['x'\] are not on the robot"):
+        check_joint_names(["a", "x"], ["a", "b"])
+
+
+def test_sensor_cache_reorders_by_name_and_rejects_nan():
+    cache = SensorCache(("a", "b"))
+    assert cache.update_joints(["b", "extra", "a"], [2.0, 9.0, 1.0], [])
+    np.testing.assert_array_equal(cache.joint_pos, [1.0, 2.0])
+    assert not cache.update_joints(["a", "b"], [np.nan, 0.0], [0.0, 0.0])
+    assert cache.bad["joint_states"] and cache.rejected["joint_states"] == 1
+    np.testing.assert_array_equal(cache.joint_pos, [1.0, 2.0])  # last good values kept
+    assert not cache.update_imu([0, 0, 0, 2.0], [0, 0, 0])  # not a unit quaternion
+    assert not cache.update_joints(["a"], [0.0], [0.0])  # joint b missing
+
+
+def _fed_loop(**cfg) -> ControlLoop:
+    loop = ControlLoop(ant_hebbian(3), LoopConfig(**cfg), rs.ANT_CONTROL_PERIOD)
+    loop.reset(0)
+    s = loop.sensors
+    s.update_joints(rs.ANT_JOINTS, [0.0, 1.0, 0.0, -1.0, 0.0, -1.0, 0.0, 1.0], np.full(8, 0.5))
+    s.update_imu([0, 0, 0, 1.0], [0, 0, 0])
+    s.update_odom([0, 0, 0.6], [0, 0, 0])
+    s.update_contacts([1.0, 0, 1.0, 0])
+    for k in loop.required:
+        loop.watchdog.feed(k, 0.0)
+    return loop
+
+
+def test_control_loop_sequence():
+    loop = _fed_loop(soft_start=1.0, safe_kd=1.0, input_timeout=0.25)
+    assert loop.required == ("joint_states", "imu", "odom", "contacts")
+    r = loop.step(0.0)
+    assert r.source == "inactive"
+    np.testing.assert_allclose(r.command, -0.5)  # damping: -kd * 0.5 rad/s
+    loop.activate()
+    first = loop.step(0.0)
+    assert first.source == "ramp"
+    np.testing.assert_allclose(first.command, -0.5)  # ramp fraction 0: still the safe command
+    full = loop.step(0.2)
+    assert full.source == "ramp" and not np.allclose(full.command, -0.5)
+    assert loop.step(1.2).source == "stale: joint_states, imu, odom, contacts"
+    for k in loop.required:
+        loop.watchdog.feed(k, 1.2)
+    assert loop.step(1.2).source == "ramp"  # back from the safe command: ramps in again
+    loop.sensors.update_imu([np.nan, 0, 0, 1], [0, 0, 0])
+    held = loop.step(1.25)
+    assert held.source == "rejected sensor values: imu"
+    np.testing.assert_array_equal(held.command, loop.gate.last)
+    loop.estop.engage("test")
+    assert loop.step(1.3).source.startswith("estop")
+
+
+def test_control_loop_adapts_hebbian_weights_and_reset_redraws():
+    loop = _fed_loop(soft_start=0.0)
+    loop.activate()
+    w0 = loop.policy.weight_norms()
+    for i in range(5):
+        assert loop.step(0.01 * i).source == "policy"
+    assert loop.policy.weight_norms() != w0
+    loop.reset(0)
+    assert loop.policy.weight_norms() == w0

@@ -1,0 +1,80 @@
+"""The A1: specs match the URDF, PD standing, shortened calf where it claims, check_env."""
+
+import xml.etree.ElementTree as ET
+
+import gymnasium as gym
+import numpy as np
+import pybullet as pb
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import wann_ros.sim  # noqa: F401  (registers the envs)
+from wann_ros.sim import robot_specs as rs
+from wann_ros.sim.models import a1_model, ant_model, pybullet_data_path
+from wann_ros.sim.world import QuadrupedWorld
+
+
+def test_specs_match_the_shipped_models():
+    root = ET.parse(pybullet_data_path() / "a1" / "a1.urdf").getroot()
+    for i, name in enumerate(rs.A1_JOINTS):
+        limit = root.find(f"joint[@name='{name}']/limit")
+        assert float(limit.get("lower")) == rs.A1_LOWER[i] and float(limit.get("upper")) == rs.A1_UPPER[i]
+        assert float(limit.get("effort")) == rs.A1_EFFORT[i]
+    act = rs.a1_action_spec()
+    assert act.mode == "position" and act.joint_names == rs.A1_JOINTS
+    assert np.all(act.to_command(np.full(12, 5.0)) <= act.upper) and np.all(
+        act.to_command(-np.ones(12)) >= act.lower
+    )
+    c = pb.connect(pb.DIRECT)
+    body = pb.loadMJCF(str(ant_model()), physicsClientId=c)[0]
+    info = {
+        pb.getJointInfo(body, j, physicsClientId=c)[1].decode(): pb.getJointInfo(body, j, physicsClientId=c)
+        for j in range(pb.getNumJoints(body, physicsClientId=c))
+    }
+    pb.disconnect(c)
+    assert [info[n][8] for n in rs.ANT_JOINTS] == list(rs.ANT_LOWER)
+    assert [info[n][9] for n in rs.ANT_JOINTS] == list(rs.ANT_UPPER)
+    ant = rs.ant_action_spec()
+    assert ant.mode == "effort" and np.all(ant.scale == 250) and np.all(ant.upper == 250)
+
+
+def test_pd_control_holds_the_default_pose_standing():
+    world = QuadrupedWorld("a1")
+    world.reset(0)
+    for _ in range(100):
+        world.step(np.array(rs.A1_DEFAULT_POSE))
+    truth = world.ground_truth()
+    assert 0.22 < truth.base_pos[2] < 0.3 and np.all(truth.foot_contacts == 1)
+    np.testing.assert_allclose(world.robot_state().joint_pos, rs.A1_DEFAULT_POSE, atol=0.1)
+    world.close()
+
+
+def test_shortened_calf_is_the_leg_it_claims():
+    path = a1_model((("front_right", 0.25),))
+    world = QuadrupedWorld("a1", damage="right_front")
+    world.reset(0)
+    c = {"physicsClientId": world._client}
+    for leg, toe in zip(rs.A1_LEGS, rs.A1_FEET, strict=True):
+        knee = world._jidx[rs.A1_JOINTS.index(f"{leg}_lower_joint")]
+        toe_link = world._foot_idx[rs.A1_FEET.index(toe)]
+        knee_pos = np.array(pb.getLinkState(world._body, knee, **c)[4])
+        toe_pos = np.array(pb.getLinkState(world._body, toe_link, **c)[4])
+        base = np.array(pb.getBasePositionAndOrientation(world._body, **c)[0])
+        expected = 0.05 if leg == "FR" else 0.2
+        assert np.linalg.norm(toe_pos - knee_pos) == pytest.approx(expected, abs=1e-6)
+        if leg == "FR":
+            assert toe_pos[0] > base[0] and toe_pos[1] < base[1]  # front (+x), right (-y)
+    assert "meshes" in path.read_text() and str(pybullet_data_path()) in path.read_text()
+
+
+def test_a1_env_check_env_and_proprioceptive_obs():
+    env = gym.make("wann_ros/A1-v0", max_steps=20)
+    check_env(env.unwrapped)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (42,)
+    np.testing.assert_allclose(obs[:3], [0, 0, -1], atol=0.05)  # gravity in the base frame, standing
+    a = np.full(12, 0.3, dtype=np.float32)
+    obs, reward, _terminated, _truncated, info = env.step(a)
+    np.testing.assert_allclose(obs[-12:], a)  # previous action
+    assert "metres" in info["distance"] and np.isfinite(reward)
+    env.close()

@@ -1,0 +1,107 @@
+"""Sim-to-real knobs (seeded, off by default), damage parsing, BipedalWalker, rollout recording."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import wann_ros.sim  # noqa: F401  (registers the envs)
+from wann_ros.sim.damage import MORPHOLOGIES, Damage, DamageError, parse_damage
+from wann_ros.sim.envs import A1Env, AntDamageEnv, CartPoleSwingUpEnv
+from wann_ros.sim.knobs import SimKnobs
+from wann_ros.sim.render import plot_swingup_trajectory, record_rollout
+
+
+def _trace(env, seed, steps=15):
+    obs, _ = env.reset(seed=seed)
+    out = [obs]
+    for k in range(steps):
+        out.append(env.step(np.full(env.action_space.shape, 0.5 * np.sin(k), dtype=np.float32))[0])
+    return np.array(out)
+
+
+def test_knobs_off_by_default_equal_no_knobs():
+    plain = _trace(AntDamageEnv(burn_in=3, early_stop=False), 5)
+    knobs = _trace(AntDamageEnv(burn_in=3, early_stop=False, knobs=SimKnobs()), 5)
+    np.testing.assert_array_equal(plain, knobs)
+
+
+def test_randomisation_is_seeded_and_changes_the_episode():
+    k = SimKnobs(
+        ground_friction=(0.4, 1.2),
+        mass_scale=(0.8, 1.2),
+        motor_strength=(0.7, 1.0),
+        joint_pos_noise=0.01,
+        joint_vel_noise=0.1,
+        imu_noise=0.02,
+        push_force=50.0,
+        push_interval=5,
+    )
+    env = A1Env(knobs=k, max_steps=100)
+    a, b, c = _trace(env, 1), _trace(env, 1), _trace(env, 2)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert not np.allclose(a, _trace(A1Env(max_steps=100), 1))
+
+
+def test_latency_delays_commands_by_whole_steps():
+    env = A1Env(knobs=SimKnobs(latency_steps=2))
+    env.reset(seed=0)
+    pose = [env.world.robot_state().joint_pos.copy()]
+    for k in range(4):
+        env.step(np.ones(12, dtype=np.float32) if k == 0 else np.zeros(12, dtype=np.float32))
+        pose.append(env.world.robot_state().joint_pos.copy())
+    moved = [np.abs(pose[i + 1] - pose[i]).max() for i in range(4)]
+    assert moved[0] < 0.05 and moved[1] < 0.05 and moved[2] > 0.1  # the push of step 0 acts at step 2
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(ground_friction=(1.0, 0.5)),
+        dict(latency_steps=-1),
+        dict(imu_noise=float("nan")),
+        dict(push_interval=0),
+        dict(mass_scale=(1.0,)),
+    ],
+)
+def test_bad_knobs_are_refused(bad):
+    with pytest.raises(ValueError, match="SimKnobs"):
+        SimKnobs(**bad)
+
+
+def test_damage_text_form():
+    d = parse_damage("right_front, lock:hip_1, weak:ankle_2=0.3, fail:hip_3")
+    assert d == Damage({"front_right": 0.25}, ("hip_1",), {"ankle_2": 0.3, "hip_3": 0.0})
+    assert parse_damage("standard") == Damage() == parse_damage(None)
+    assert MORPHOLOGIES["left_front"].shortened == (("front_left", 0.25),)
+    for bad, msg in (
+        ("shorten:front_left=2", r"\(0, 1\]"),
+        ("bogus", "cannot read"),
+        ("weak:hip_1=x", "number"),
+        ("shorten:tail=0.5", "unknown leg"),
+    ):
+        with pytest.raises(DamageError, match=msg):
+            parse_damage(bad)
+
+
+def test_bipedal_walker_from_gymnasium_passes_check_env():
+    env = gym.make("BipedalWalker-v3")
+    check_env(env.unwrapped)
+    assert env.observation_space.shape == (24,) and env.action_space.shape == (4,)
+    env.close()
+
+
+def test_record_rollout_png_strip_and_gif(tmp_path):
+    env = AntDamageEnv(burn_in=0, early_stop=False, render_mode="rgb_array")
+    strip = record_rollout(env, tmp_path / "ant.png", steps=4, every=2)
+    import imageio.v2 as imageio
+
+    img = imageio.imread(strip)
+    assert img.shape == (120, 160 * 3, 3) and img.std() > 5  # three frames, not blank
+    gif = record_rollout(CartPoleSwingUpEnv(render_mode="rgb_array"), tmp_path / "swing.gif", steps=3)
+    assert gif.stat().st_size > 1000
+    with pytest.raises(ValueError, match="rgb_array"):
+        record_rollout(AntDamageEnv(), tmp_path / "x.gif")
+    fig = plot_swingup_trajectory(np.tile([0.0, 0.0, np.pi, 0.0], (10, 1)), tmp_path / "traj.png")
+    assert fig.stat().st_size > 1000

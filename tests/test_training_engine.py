@@ -1,0 +1,107 @@
+"""The evaluation engine: seeded jobs, serial/process/ray backends, dead workers, bad episodes."""
+
+import numpy as np
+import pytest
+
+from training.backends import EvaluationError, make_backend
+from training.evaluation import Evaluator
+from training.seeding import EVAL_STREAM, episode_seed, policy_seed
+from training.tasks import Task
+
+TOY = dict(
+    name="toy",
+    env_id="training.toy:ToyReach-v0",
+    builder="training.toy:linear_policy",
+    morphologies=("standard", "heavy"),
+    runner="training.toy:run_episode",
+)
+
+
+def toy_task(**changes) -> Task:
+    return Task(**{**TOY, **changes})
+
+
+def candidates(n: int = 6, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0.0, 0.5, (n, 12))
+
+
+def evaluate(backend: str, task: Task, cands: np.ndarray, episodes: int = 2, seed: int = 5, **kwargs):
+    engine = make_backend(backend, task, **kwargs)
+    try:
+        return Evaluator(task, engine, episodes, seed).evaluate(cands, generation=3), engine
+    finally:
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def serial_result():
+    result, _ = evaluate("serial", toy_task(), candidates())
+    return result
+
+
+def test_episode_seeds_come_from_the_run_seed_and_the_episode_position():
+    assert episode_seed(7, 2, 3, 4) == episode_seed(7, 2, 3, 4)
+    seeds = {episode_seed(7, g, c, e) for g in range(3) for c in range(10) for e in range(3)}
+    assert len(seeds) == 90
+    assert episode_seed(7, 0, 0, 0) != episode_seed(8, 0, 0, 0) != episode_seed(7, 0, 0, 0, EVAL_STREAM)
+    assert policy_seed(123) != 123
+    with pytest.raises(ValueError, match="non-negative integer"):
+        episode_seed(-1, 0, 0, 0)
+
+
+def test_fitness_is_the_mean_over_morphologies_and_episodes(serial_result):
+    r = serial_result
+    assert r.episode_fitness.shape == (6, 2, 2) and r.evaluations == 24
+    np.testing.assert_allclose(r.fitness, r.episode_fitness.mean(axis=(1, 2)))
+    assert not np.allclose(r.episode_fitness[:, 0], r.episode_fitness[:, 1])  # the heavy body differs
+    assert r.steps == 24 * 40 and r.info["steps"].shape == (6, 2, 2)
+    assert r.cpu_s > 0
+
+
+def test_same_seed_same_fitness_serial_batch_and_process(serial_result):
+    batch, _ = evaluate("serial", toy_task(batch_evaluator="training.toy:evaluate_batch"), candidates())
+    np.testing.assert_array_equal(batch.episode_fitness, serial_result.episode_fitness)
+    pooled, _ = evaluate("process", toy_task(), candidates(), workers=2)
+    np.testing.assert_array_equal(pooled.episode_fitness, serial_result.episode_fitness)
+    other_seed, _ = evaluate("serial", toy_task(), candidates(), seed=6)
+    assert not np.array_equal(other_seed.fitness, serial_result.fitness)
+
+
+def test_shared_seed_keys_give_candidates_the_same_episodes():
+    task = toy_task()
+    engine = make_backend("serial", task)
+    same = np.repeat(candidates(1), 4, axis=0)
+    ev = Evaluator(task, engine, 1, 9)
+    shared = ev.evaluate(same, 0, seed_keys=[0, 1, 0, 1]).fitness
+    assert shared[0] == shared[2] and shared[1] == shared[3] and shared[0] != shared[1]
+    with pytest.raises(ValueError, match="seed_keys"):
+        ev.evaluate(same, 0, seed_keys=[0, 1])
+
+
+def test_a_worker_killed_mid_generation_has_its_job_rerun(tmp_path, serial_result):
+    marker = tmp_path / "died"
+    task = toy_task(runner_args={"die_marker": str(marker)})
+    result, engine = evaluate("process", task, candidates(), workers=2)
+    assert marker.exists() and engine.deaths == 1
+    np.testing.assert_array_equal(result.episode_fitness, serial_result.episode_fitness)
+
+
+def test_an_episode_that_raises_is_reported_with_its_job():
+    task = toy_task(builder="training.toy:linear_policy")
+    with pytest.raises(EvaluationError, match=r"(?s)candidate 0 episode 0 on 'standard'.*needs 12 param"):
+        evaluate("process", task, np.zeros((2, 5)), workers=1)
+    with pytest.raises(EvaluationError, match="candidate 0 episode 0"):
+        evaluate("serial", task, np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="unknown backend"):
+        make_backend("threads", task)
+    with pytest.raises(ValueError, match="module:function"):
+        toy_task(builder="no_colon")
+
+
+def test_ray_gives_the_same_fitness_as_serial(serial_result):
+    ray = pytest.importorskip("ray")
+    try:
+        result, _ = evaluate("ray", toy_task(), candidates(), workers=2)
+    finally:
+        ray.shutdown()
+    np.testing.assert_array_equal(result.episode_fitness, serial_result.episode_fitness)

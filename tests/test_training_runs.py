@@ -1,0 +1,174 @@
+"""Runs end to end: config validation, CLI run directories, kill -9 + resume, SIGTERM, the harness."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.algorithm import available, get_algorithm
+from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from training.cli import main
+from training.config import ConfigError, load_config
+from training.es import ESConfig
+from training.harness import evaluate_policy_file
+from training.rundir import LOG_COLUMNS, read_log
+from wann_ros.formats import load_policy
+
+TOY_CONFIG = "popsize: 16\nhidden: [4]\ngenerations: {g}\nlr: 0.05\nsigma: 0.2\nepisodes: 1\n"
+FITNESS_COLUMNS = ["generation", "evaluations", "steps", "best", "mean", "median", "best_so_far",
+                   "complexity"]
+
+
+def write_config(tmp_path: Path, generations: int) -> Path:
+    path = tmp_path / "toy.yaml"
+    path.write_text(TOY_CONFIG.format(g=generations))
+    return path
+
+
+def train_cmd(config: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "training", "es", "--task", "toy", "--config", str(config), "--seed", "3",
+            "--run-dir", str(run_dir), "--no-progress", *extra]
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
+                          cwd=Path(__file__).parent)
+
+
+def log_rows(run_dir: Path) -> int:
+    try:
+        return len(read_log(run_dir / "log.csv")["generation"])
+    except FileNotFoundError:
+        return 0
+
+
+def final_state(run_dir: Path) -> tuple[dict, dict]:
+    ck = load_checkpoint(run_dir / "checkpoint.npz")
+    log = read_log(run_dir / "log.csv")
+    return ck, {c: log[c] for c in FITNESS_COLUMNS}
+
+
+def test_config_rejects_unknown_keys_and_wrong_types(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("popsize: 8\npop_size: 8\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'pop_size'; allowed keys: .*popsize"):
+        load_config(ESConfig, bad)
+    bad.write_text("popsize: eight\n")
+    with pytest.raises(ConfigError, match=r"config.popsize: expected an integer, got 'eight'"):
+        load_config(ESConfig, bad)
+    bad.write_text("hidden: [4, 'x']\n")
+    with pytest.raises(ConfigError, match=r"config.hidden\[1\]: expected an integer"):
+        load_config(ESConfig, bad)
+    bad.write_text("strategy: sgd\n")
+    with pytest.raises(ConfigError, match="strategy must be one of"):
+        load_config(ESConfig, bad)
+    bad.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(ESConfig, bad)
+    good = tmp_path / "good.yaml"
+    good.write_text("lr: 1e-3\nhidden: [8, 8]\nmorphologies: [standard]\nmax_steps: null\n")
+    config = load_config(ESConfig, good, {"generations": 7})
+    assert config.lr == 0.001 and config.hidden == (8, 8) and config.morphologies == ("standard",)
+    assert config.generations == 7
+    assert main(["es", "--task", "toy", "--config", str(bad)]) == 2
+
+
+def test_registry_and_checkpoint_errors(tmp_path):
+    assert "es" in available() and get_algorithm("es").config_cls is ESConfig
+    with pytest.raises(ValueError, match="unknown algorithm 'nope'"):
+        get_algorithm("nope")
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "missing.npz")
+    (tmp_path / "torn.npz").write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "torn.npz")
+    with pytest.raises(TypeError, match="without pickle"):
+        save_checkpoint(tmp_path / "x.npz", {"f": object()})
+
+
+def test_cli_run_directory_best_policy_plot_and_harness(tmp_path):
+    config = write_config(tmp_path, 6)
+    run = tmp_path / "run"
+    done = run_cli(*train_cmd(config, run, "--backend", "process", "--workers", "2"))
+    assert done.returncode == 0, done.stderr
+    for name in ("run.json", "config.yaml", "log.csv", "checkpoint.npz", "best.wrp", "curves.png"):
+        assert (run / name).is_file(), name
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["algorithm"] == "es" and meta["options"]["seed"] == 3 and meta["config"]["popsize"] == 16
+    assert meta["version"] and meta["git_commit"]
+    log = read_log(run / "log.csv")
+    assert list(log) == list(LOG_COLUMNS) and log["generation"] == [0, 1, 2, 3, 4, 5]
+    assert all(e == 32 for e in log["evaluations"]) and all(c == 32 for c in log["complexity"])
+    assert log["best_so_far"] == list(np.maximum.accumulate(log["best"]))
+    policy = load_policy(run / "best.wrp")
+    prov = policy.spec.provenance
+    assert (prov.task, prov.seed) == ("toy", 3) and prov.score == pytest.approx(max(log["best"]))
+    assert prov.generation == int(np.argmax(log["best"])) and "es --task toy" in prov.command
+    assert "gen 6/6 | best" in done.stdout
+
+    (run / "curves.png").unlink()
+    assert run_cli(sys.executable, "-m", "training", "plot", str(run)).returncode == 0
+    assert (run / "curves.png").stat().st_size > 10_000
+
+    report = evaluate_policy_file(run / "best.wrp", "toy", episodes=6, seed=1, backend="serial")
+    pooled = evaluate_policy_file(run / "best.wrp", "toy", episodes=6, seed=1, backend="process", workers=2)
+    assert report["morphologies"] == pooled["morphologies"]
+    standard = [r["fitness"] for r in report["rows"] if r["morphology"] == "standard"]
+    assert report["morphologies"]["standard"]["mean"] == pytest.approx(np.mean(standard))
+    assert report["morphologies"]["standard"]["std"] == pytest.approx(np.std(standard))
+    out = run_cli(sys.executable, "-m", "training", "evaluate", str(run / "best.wrp"), "--task", "toy",
+                  "--episodes", "4", "--seed", "1", "--workers", "2", "--out", str(tmp_path / "eval"))
+    assert out.returncode == 0, out.stderr
+    assert "standard" in out.stdout and "±" in out.stdout
+    saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    assert len(saved["rows"]) == 8 and (tmp_path / "eval" / "eval.csv").read_text().count("\n") == 9
+
+
+def test_kill_9_then_resume_equals_an_uninterrupted_run(tmp_path):
+    config = write_config(tmp_path, 24)
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    proc = subprocess.Popen(train_cmd(config, killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while log_rows(killed) < 6 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert 6 <= log_rows(killed) < 24
+    reference = run_cli(*train_cmd(config, whole))
+    assert reference.returncode == 0, reference.stderr
+    resumed = run_cli(sys.executable, "-m", "training", "resume", str(killed), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    ck_whole, log_whole = final_state(whole)
+    ck_killed, log_killed = final_state(killed)
+    assert log_killed == log_whole and len(log_whole["generation"]) == 24
+    for key in ("theta", "best", "sigma", "best_fitness", "rng", "generation"):
+        np.testing.assert_equal(ck_killed["search"][key], ck_whole["search"][key])
+    best_killed, best_whole = load_policy(killed / "best.wrp"), load_policy(whole / "best.wrp")
+    np.testing.assert_array_equal(best_killed.to_flat(), best_whole.to_flat())
+
+
+def test_sigterm_checkpoints_the_last_generation_and_exits_cleanly(tmp_path):
+    config = write_config(tmp_path, 400)
+    run = tmp_path / "run"
+    proc = subprocess.Popen(train_cmd(config, run), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while log_rows(run) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "stopped by SIGTERM" in err and "Traceback" not in err
+    ck = load_checkpoint(run / "checkpoint.npz")
+    assert ck["search"]["generation"] == len(ck["log"]) == log_rows(run) >= 3
+    resumed = run_cli(sys.executable, "-m", "training", "resume", str(run), "--generations",
+                      str(len(ck["log"]) + 2), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert log_rows(run) == len(ck["log"]) + 2
+    assert os.path.getsize(run / "best.wrp") > 0

@@ -1,0 +1,122 @@
+"""The WANN search: seeded reproducibility, selection, the engine's run loop with checkpoint/resume."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from training.checkpoint import load_checkpoint
+from training.loop import RunOptions, run_search
+from training.rundir import RunDir
+from training.tasks import EpisodeWorker, Job
+from training.wann.config import LAPTOP, REFERENCE, WannConfig
+from training.wann.engine import WannCandidate, WannRunSearch, make_search, wann_task
+from training.wann.search import WannSearch
+from training.wann.swingup_eval import evaluate_jobs, shared_weight_returns
+from wann_ros.sim.swingup import SwingUpParams
+
+TINY = dataclasses.replace(LAPTOP, pop_size=4, weights=(-1.0, 1.0), n_reps=1, best_reps=1, generations=3)
+
+
+def _fake_returns(search: WannSearch) -> np.ndarray:
+    """A deterministic stand-in for episodes: rewards hidden nodes and weight-dependence."""
+    w = np.asarray(search.config.weights)
+    size = np.array([g.hidden_ids.size + 0.1 * g.n_connections for g in search.population])
+    return size[:, None] * (1.0 + 0.1 * w[None, :])
+
+
+def _run(seed: int, generations: int) -> list[dict]:
+    search = WannSearch(dataclasses.replace(REFERENCE, pop_size=24), 5, 1, seed)
+    for _ in range(generations):
+        search.ask()
+        search.tell(_fake_returns(search))
+    return [g.to_dict() for g in search.ask()]
+
+
+def test_defaults_are_the_reference_swingup_settings():
+    assert (REFERENCE.pop_size, REFERENCE.n_reps, REFERENCE.tournament_size) == (192, 3, 8)
+    assert (REFERENCE.elite_ratio, REFERENCE.cull_ratio, REFERENCE.prob_moo) == (0.2, 0.2, 0.8)
+    assert REFERENCE.weights == (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+    assert REFERENCE.operator_probabilities == (0.2, 0.25, 0.05, 0.5)
+    assert (LAPTOP.pop_size, LAPTOP.n_reps, LAPTOP.elite_ratio, LAPTOP.tournament_size) == (64, 3, 0.05, 4)
+    with pytest.raises(ValueError, match="unknown keys"):
+        WannConfig.from_dict({"popsize": 3})
+    with pytest.raises(ValueError, match="prob_moo"):
+        WannConfig(prob_moo=1.5)
+
+
+def test_search_is_reproducible_and_selects_for_fitness():
+    assert _run(7, 12) == _run(7, 12)
+    assert _run(7, 12) != _run(8, 12)
+    search = WannSearch(dataclasses.replace(REFERENCE, pop_size=24, prob_moo=0.0), 5, 1, 0)
+    first = None
+    for _ in range(15):
+        search.ask()
+        search.tell(_fake_returns(search))
+        first = search.fitness.mean() if first is None else first
+    assert search.fitness.mean() > first  # the fake fitness rewards growth; selection must follow it
+
+
+def test_elites_survive_unchanged_and_tell_checks_its_input():
+    config = dataclasses.replace(REFERENCE, pop_size=20, cull_ratio=0.0, elite_ratio=0.25, prob_moo=0.0)
+    search = WannSearch(config, 5, 1, 3)
+    pop = search.ask()
+    returns = np.arange(20, dtype=float)[:, None] * np.ones((1, 6))  # individual 19 is best
+    search.tell(returns)
+    children = search.ask()
+    assert children[0].to_dict() == pop[19].to_dict()
+    assert [c.to_dict() for c in children[:5]] == [pop[i].to_dict() for i in range(19, 14, -1)]
+    with pytest.raises(ValueError, match="shape"):
+        search.tell(np.zeros((20, 5)))
+    with pytest.raises(ValueError, match=r"\+inf"):
+        search.tell(np.full((20, 6), np.inf))
+
+
+def test_batch_evaluator_equals_one_episode_path():
+    task = _short_search(TINY, 0).task
+    genome = WannSearch(TINY, 5, 1, 0).ask()[0]
+    candidates = [WannCandidate(genome, w) for w in (-2.0, 1.0)]
+    jobs = [Job(c, 0, e, 500 + e) for c in range(2) for e in range(2)]
+    batch = evaluate_jobs(task, candidates, jobs)
+    worker = EpisodeWorker(task)
+    one_by_one = [worker.run(candidates[j.candidate], j)[0] for j in jobs]
+    worker.close()
+    np.testing.assert_allclose(batch, one_by_one, rtol=1e-6)
+    table = shared_weight_returns([genome.to_dag()], (-2.0, 1.0), [500, 501], SwingUpParams(max_steps=100))
+    np.testing.assert_allclose(table.reshape(-1), batch)
+
+
+def _short_search(config: WannConfig, seed: int) -> WannRunSearch:
+    """The swing-up search with 100-step episodes, to keep the test fast."""
+    task, n_in, n_out = wann_task("swingup")
+    task = dataclasses.replace(task, env_kwargs={"params": SwingUpParams(max_steps=100)})
+    return WannRunSearch(config, task, n_in, n_out, seed)
+
+
+def _run_dir(tmp_path, name: str, config: WannConfig) -> RunDir:
+    meta = {"algorithm": "wann", "task": "swingup", "options": {"seed": 5}, "command": "test"}
+    return RunDir.create(tmp_path / name, meta, config.to_dict())
+
+
+def test_engine_run_resumes_exactly(tmp_path):
+    full = _run_dir(tmp_path, "full", TINY)
+    run_search(_short_search(TINY, 5), full, RunOptions(seed=5, progress=False))
+    half = dataclasses.replace(TINY, generations=2)
+    part = _run_dir(tmp_path, "part", half)
+    run_search(_short_search(half, 5), part, RunOptions(seed=5, progress=False))
+    summary = run_search(_short_search(TINY, 5), part, RunOptions(seed=5, progress=False), resume=True)
+    assert summary.generations == 3
+    a = load_checkpoint(full.checkpoint)["search"]
+    b = load_checkpoint(part.checkpoint)["search"]
+    assert a["wann"]["population"] == b["wann"]["population"]
+    assert a["history"] == b["history"] and a["best"] == b["best"]
+    assert full.best_policy.is_file() and a["best_fitness"] > 0
+    with pytest.raises(ValueError, match="different settings"):
+        _short_search(dataclasses.replace(TINY, pop_size=9), 5).load_state_dict(a)
+
+
+def test_unknown_task_is_refused():
+    with pytest.raises(ValueError, match="unknown task"):
+        make_search(TINY, "no-such-task", 0)

@@ -1,0 +1,54 @@
+"""Evaluation backends: run a generation's episode jobs in-process, on a process pool, or on Ray.
+
+A backend is built for one task and keeps its workers (and their envs) alive across generations.
+``run(candidates, jobs)`` returns one ``(fitness, info)`` per job, in job order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from training.tasks import Job, Task
+
+BACKENDS = ("serial", "process", "ray")
+
+
+class EvaluationError(RuntimeError):
+    """An episode raised, or kept killing its worker; the message names the job."""
+
+
+class Backend(Protocol):
+    def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]: ...
+
+    def close(self) -> None: ...
+
+
+def make_backend(
+    name: str, task: Task, workers: int | None = None, ray_address: str | None = None
+) -> Backend:
+    """``serial``, ``process`` (``workers`` processes, default all cores) or ``ray``."""
+    if name == "serial":
+        from training.backends.serial import SerialBackend
+
+        return SerialBackend(task)
+    if name == "process":
+        from training.backends.process import ProcessBackend
+
+        return ProcessBackend(task, workers)
+    if name == "ray":
+        from training.backends.ray_backend import RayBackend
+
+        return RayBackend(task, workers, ray_address)
+    raise ValueError(f"unknown backend {name!r}; expected one of {BACKENDS}")
+
+
+def chunked(n_jobs: int, size: int) -> deque[list[int]]:
+    """Job indices ``0..n_jobs-1`` in consecutive chunks of ``size`` (the unit handed to a worker)."""
+    return deque(list(range(i, min(i + size, n_jobs))) for i in range(0, n_jobs, size))
+
+
+def describe_job(job: Job, task: Task) -> str:
+    morph = f" on {task.morphologies[job.morphology]!r}" if task.morphologies else ""
+    return f"candidate {job.candidate} episode {job.episode}{morph} (seed {job.seed})"

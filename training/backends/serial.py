@@ -1,0 +1,45 @@
+"""In-process evaluation, using the task's vectorised batch evaluator when it has one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from training.backends import EvaluationError, describe_job
+from training.interrupt import check_stop
+from training.tasks import EpisodeWorker, Job, Task, resolve
+
+
+class SerialBackend:
+    in_process = True  # episodes run on the caller's CPU time
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self._worker = EpisodeWorker(task)
+        self._batch = resolve(task.batch_evaluator) if task.batch_evaluator else None
+
+    def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
+        if self._batch is not None:
+            start = time.process_time()
+            fitness = np.asarray(self._batch(self.task, candidates, jobs), dtype=np.float64)
+            cpu = (time.process_time() - start) / max(1, len(jobs))
+            if fitness.shape != (len(jobs),):
+                raise EvaluationError(
+                    f"batch evaluator {self.task.batch_evaluator!r} returned shape {fitness.shape}, "
+                    f"expected ({len(jobs)},)"
+                )
+            return [(float(f), {"cpu_s": cpu}) for f in fitness]
+        results = []
+        for job in jobs:
+            check_stop()
+            try:
+                results.append(self._worker.run(candidates[job.candidate], job))
+            except Exception as exc:
+                raise EvaluationError(f"{describe_job(job, self.task)} failed: {exc!r}") from exc
+        return results
+
+    def close(self) -> None:
+        self._worker.close()

@@ -1,0 +1,174 @@
+"""Command line: ``python -m training <algorithm>|resume|plot|evaluate ...``.
+
+    python -m training es --task ant --config cfg.yaml --seed 1 --backend process --workers 2
+    python -m training resume runs/es-ant-20250101-120000-s1
+    python -m training plot runs/es-ant-20250101-120000-s1
+    python -m training evaluate best.policy.json --task ant --episodes 100 --seed 0 --morphology all
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+from pathlib import Path
+
+from training.algorithm import available, get_algorithm
+from training.backends import BACKENDS
+from training.config import ConfigError, from_dict, load_config, to_dict
+from training.loop import RunOptions, RunSummary, run_search
+from training.rundir import RunDir, default_run_dir
+from training.seeding import check_seed
+from training.tasks import TASKS
+
+
+def _execution_args(p: argparse.ArgumentParser, defaults: bool) -> None:
+    p.add_argument("--backend", choices=BACKENDS, default="serial" if defaults else None)
+    p.add_argument("--workers", type=int, default=None, help="worker processes/actors (default: all cores)")
+    p.add_argument("--ray-address", default=None, help="join this Ray cluster instead of starting one")
+    p.add_argument("--generations", type=int, default=None, help="override the config's generations")
+    p.add_argument("--checkpoint-every", type=int, default=1 if defaults else None, metavar="K")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar (the per-generation lines stay)")
+
+
+def _train_parser(name: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m training {name}", description=get_algorithm(name).summary)
+    p.add_argument("--task", required=True, choices=sorted(TASKS))
+    p.add_argument("--config", type=Path, default=None, help="YAML file (keys of the algorithm's config)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--run-dir", type=Path, default=None)
+    _execution_args(p, defaults=True)
+    return p
+
+
+def _report(summary: RunSummary, run: RunDir) -> int:
+    if summary.interrupted_by is not None:
+        print(f"resume with: python -m training resume {run.path}")
+        return 128 + summary.interrupted_by
+    print(f"done: {summary.generations} generations, best {summary.best_fitness:.6g} "
+          f"(generation {summary.best_generation}); run directory {run.path}")
+    return 0
+
+
+def train(name: str, argv: list[str]) -> int:
+    algorithm = get_algorithm(name)
+    args = _train_parser(name).parse_args(argv)
+    seed = check_seed(args.seed)
+    overrides = {} if args.generations is None else {"generations": args.generations}
+    config = load_config(algorithm.config_cls, args.config, overrides)
+    options = RunOptions(seed, args.backend, args.workers, args.ray_address, args.checkpoint_every,
+                         not args.no_progress)
+    search = algorithm.make_search(config, args.task, seed)
+    path = args.run_dir or default_run_dir(name, args.task, seed)
+    meta = {"algorithm": name, "task": args.task, "options": dataclasses.asdict(options),
+            "task_spec": search.task.to_dict(),
+            "command": shlex.join(["python", "-m", "training", name, *argv])}
+    run = RunDir.create(path, meta, to_dict(config))
+    print(f"run directory: {run.path}")
+    summary = run_search(search, run, options)
+    if summary.interrupted_by is None:
+        _plot_quietly(run)
+    return _report(summary, run)
+
+
+def resume(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m training resume",
+                                description="continue a run from its last checkpoint (same results)")
+    p.add_argument("run_dir", type=Path)
+    _execution_args(p, defaults=False)
+    args = p.parse_args(argv)
+    run = RunDir.open(args.run_dir)
+    meta = run.meta()
+    algorithm = get_algorithm(meta["algorithm"])
+    config = from_dict(algorithm.config_cls, meta["config"])
+    if args.generations is not None:
+        config = dataclasses.replace(config, generations=args.generations)
+    saved = meta["options"]
+    options = RunOptions(
+        seed=saved["seed"],
+        backend=args.backend or saved["backend"],
+        workers=args.workers if args.workers is not None else saved["workers"],
+        ray_address=args.ray_address or saved["ray_address"],
+        checkpoint_every=args.checkpoint_every or saved["checkpoint_every"],
+        progress=not args.no_progress,
+    )
+    search = algorithm.make_search(config, meta["task"], options.seed)
+    summary = run_search(search, run, options, resume=True)
+    if summary.interrupted_by is None:
+        _plot_quietly(run)
+    return _report(summary, run)
+
+
+def _plot_quietly(run: RunDir) -> None:
+    from training.plots import plot_run
+
+    try:
+        print(f"plot: {plot_run(run.path)}")
+    except ValueError as exc:
+        print(f"no plot: {exc}", file=sys.stderr)
+
+
+def plot(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m training plot", description="write curves.png for a run")
+    p.add_argument("run_dir", type=Path)
+    from training.plots import plot_run
+
+    print(plot_run(p.parse_args(argv).run_dir))
+    return 0
+
+
+def evaluate(argv: list[str]) -> int:
+    from training.harness import evaluate_policy_file, format_report, write_report
+
+    p = argparse.ArgumentParser(prog="python -m training evaluate",
+                                description="N seeded episodes of a policy file: mean ± std per morphology")
+    p.add_argument("policy", type=Path)
+    p.add_argument("--task", required=True, choices=sorted(TASKS))
+    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--morphology", default=None,
+                   help="'all' (standard,right_front,left_front), one name or a comma list")
+    p.add_argument("--backend", choices=BACKENDS, default="process")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--solved-distance", type=float, default=100.0)
+    p.add_argument("--out", type=Path, default=None, help="directory for eval.json/eval.csv "
+                   "(default: <policy name>.eval/ next to the policy)")
+    args = p.parse_args(argv)
+    if args.episodes < 1:
+        p.error("--episodes must be >= 1")
+    report = evaluate_policy_file(
+        args.policy, args.task, args.episodes, check_seed(args.seed), args.morphology,
+        args.backend, args.workers, args.max_steps, args.solved_distance,
+    )
+    print(format_report(report))
+    out = args.out or args.policy.with_name(args.policy.name + ".eval")
+    for path in write_report(report, out):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"resume": resume, "plot": plot, "evaluate": evaluate}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        print("algorithms:", ", ".join(available()))
+        print("tasks:", ", ".join(f"{k} ({v.summary})" for k, v in sorted(TASKS.items())))
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command in COMMANDS:
+            return COMMANDS[command](rest)
+        algorithm = get_algorithm(command.split("-")[0])
+        if command in algorithm.commands:
+            return algorithm.commands[command](rest)
+        if command != algorithm.name:
+            raise ValueError(f"{algorithm.name!r} has no command {command!r}")
+        return train(command, rest)
+    except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,97 @@
+"""``es``: the static-weight baseline: OpenAI-ES (or CMA-ES) over the weights of a fixed MLP.
+
+For the Ant the protocol is the Hebbian paper's baseline: 28->128->64->8 tanh without biases
+(12,288 weights), fitness = mean distance over the standard and right_front morphologies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.algorithm import Algorithm, Search, register
+from training.builders import mlp_sizes, policy_spec_for, static_mlp_params
+from training.seeding import strategy_seed
+from training.strategies import CMAES, OpenAIES
+from training.tasks import make_task
+
+STRATEGIES = ("openai_es", "cma_es")
+
+
+@dataclass(frozen=True)
+class ESConfig:
+    generations: int = 300
+    popsize: int = 64
+    episodes: int = 1  # per morphology
+    strategy: str = "openai_es"
+    sigma: float = 0.1
+    lr: float = 0.02
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.005
+    sigma_decay: float = 0.999
+    sigma_min: float = 0.02
+    lr_decay: float = 1.0
+    lr_min: float = 0.0
+    init_std: float = 0.1  # initial mean ~ N(0, init_std^2)
+    hidden: tuple[int, ...] = (128, 64)
+    bias: bool = False
+    hidden_activation: str = "tanh"
+    output_activation: str = "tanh"
+    morphologies: tuple[str, ...] | None = None  # None: the task's own
+    max_steps: int | None = None  # cap on episode length (None: the env's)
+    mirrored_seeds: bool = True  # a mirrored pair shares its episodes (common random numbers)
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.generations < 1 or self.popsize < 2 or self.episodes < 1:
+            raise ValueError("generations, episodes must be >= 1 and popsize >= 2")
+        if self.init_std < 0:
+            raise ValueError(f"init_std must be >= 0, got {self.init_std}")
+
+
+class ESSearch(Search):
+    def __init__(self, config: ESConfig, strategy: OpenAIES | CMAES, **kwargs) -> None:
+        super().__init__(strategy, **kwargs)
+        self.config = config
+
+    def seed_keys(self, n_candidates: int) -> Sequence[int] | None:
+        if self.config.mirrored_seeds and isinstance(self.strategy, OpenAIES):
+            return np.arange(n_candidates) % (n_candidates // 2)
+        return None
+
+
+def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
+    builder_args = {
+        "hidden": list(config.hidden),
+        "bias": config.bias,
+        "hidden_activation": config.hidden_activation,
+        "output_activation": config.output_activation,
+    }
+    runner_args = {} if config.max_steps is None else {"max_steps": config.max_steps}
+    task = make_task(task_name, "training.builders:static_mlp", builder_args,
+                     morphologies=config.morphologies, runner_args=runner_args)
+    env = task.make_env(0)
+    try:
+        sizes = mlp_sizes(policy_spec_for(env, "static"), config.hidden)
+    finally:
+        env.close()
+    dim = static_mlp_params(sizes, config.bias)
+    init_seq, strategy_seq = strategy_seed(seed).spawn(2)
+    x0 = np.random.default_rng(init_seq).normal(0.0, config.init_std, dim)
+    if config.strategy == "cma_es":
+        strategy: OpenAIES | CMAES = CMAES(x0, config.popsize, sigma=config.sigma,
+                                           seed=int(strategy_seq.generate_state(1)[0]))
+    else:
+        strategy = OpenAIES(
+            x0, config.popsize, sigma=config.sigma, lr=config.lr, optimizer=config.optimizer,
+            momentum=config.momentum, weight_decay=config.weight_decay, sigma_decay=config.sigma_decay,
+            sigma_min=config.sigma_min, lr_decay=config.lr_decay, lr_min=config.lr_min, seed=strategy_seq,
+        )
+    return ESSearch(config, strategy, task=task, episodes=config.episodes, generations=config.generations)
+
+
+ALGORITHM = register(Algorithm("es", ESConfig, make_search, "static-weight MLP, OpenAI-ES or CMA-ES"))

@@ -1,0 +1,136 @@
+"""The evaluation harness: N seeded episodes of a policy file, mean ± std per morphology, "solved".
+
+Episode ``i`` of every morphology is seeded with ``episode_seed(seed, 0, 0, i, EVAL_STREAM)``, a
+stream no training run uses. "Solved" (quadruped tasks, where the env reports ``info["distance"]``):
+the final distance along +x is at least ``solved_distance`` (default 100, the env's distance units)
+and the distance sampled every ``solved_window`` control steps never decreases (see
+``training.episodes.run_episode``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.backends import make_backend
+from training.builders import policy_spec_for
+from training.evaluation import Evaluator
+from training.seeding import EVAL_STREAM
+from training.tasks import TASKS, make_task
+
+ALL_MORPHOLOGIES = ("standard", "right_front", "left_front")
+
+
+def policy_from_file(candidate: Any, env: Any, path: str) -> Any:
+    """Builder for the harness: the candidate is ignored, the policy comes from ``path``.
+
+    The policy's joint names must be the env's, in the same order (DESIGN.md contract 3).
+    """
+    from wann_ros.formats import load_policy
+
+    policy = load_policy(path)
+    expected = policy_spec_for(env, policy.spec.kind).action.joint_names
+    if tuple(policy.spec.action.joint_names) != tuple(expected):
+        got = policy.spec.action.joint_names
+        raise ValueError(f"{path}: policy joints {got} do not match the env's {expected}")
+    return policy
+
+
+def morphologies_for(task_name: str, morphology: str | None) -> tuple[str, ...] | None:
+    """``None``: the task's own; ``"all"``: standard, right_front, left_front; else a comma list."""
+    if morphology is None:
+        return None
+    if morphology == "all":
+        return ALL_MORPHOLOGIES
+    return tuple(m.strip() for m in morphology.split(",") if m.strip())
+
+
+def evaluate_policy_file(
+    path: str | Path,
+    task_name: str,
+    episodes: int = 100,
+    seed: int = 0,
+    morphology: str | None = None,
+    backend: str = "process",
+    workers: int | None = None,
+    max_steps: int | None = None,
+    solved_distance: float = 100.0,
+    solved_window: int = 50,
+) -> dict[str, Any]:
+    """Run the episodes and return the report (see :func:`write_report` for the files)."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no policy file at {path}")
+    if task_name not in TASKS:
+        raise ValueError(f"unknown task {task_name!r}; available: {', '.join(sorted(TASKS))}")
+    runner_args: dict[str, Any] = {} if max_steps is None else {"max_steps": max_steps}
+    has_distance = TASKS[task_name].runner_args.get("fitness") == "distance"
+    if has_distance:
+        runner_args |= {"solved_distance": solved_distance, "solved_window": solved_window}
+    task = make_task(task_name, "training.harness:policy_from_file", {"path": str(path)},
+                     morphologies=morphologies_for(task_name, morphology), runner_args=runner_args)
+    engine = make_backend(backend, task, workers)
+    try:
+        evaluator = Evaluator(task, engine, episodes, seed, stream=EVAL_STREAM)
+        result = evaluator.evaluate([None], generation=0)
+        jobs = evaluator.jobs(1, 0)
+    finally:
+        engine.close()
+    names = task.morphologies or ("default",)
+    seeds = {(j.morphology, j.episode): j.seed for j in jobs}
+    summary, rows = {}, []
+    for m, name in enumerate(names):
+        f = result.episode_fitness[0, m]
+        entry = {"episodes": episodes, "mean": float(f.mean()), "std": float(f.std()),
+                 "min": float(f.min()), "max": float(f.max())}
+        if "distance_m" in result.info:
+            metres = result.info["distance_m"][0, m]
+            entry |= {"distance_m_mean": float(metres.mean()), "distance_m_std": float(metres.std())}
+        if "solved" in result.info:
+            entry["solved_rate"] = float(np.mean(result.info["solved"][0, m]))
+            entry["solved"] = entry["solved_rate"] >= 0.5
+        summary[name] = entry
+        for e in range(episodes):
+            row = {"morphology": name, "episode": e, "seed": seeds[(m, e)], "fitness": float(f[e])}
+            if "distance_m" in result.info:
+                row["distance_m"] = float(result.info["distance_m"][0, m, e])
+            for key in ("steps", "solved"):
+                if key in result.info:
+                    row[key] = int(result.info[key][0, m, e])
+            rows.append(row)
+    return {"policy": str(path), "task": task_name, "seed": seed, "episodes": episodes,
+            "fitness": TASKS[task_name].runner_args.get("fitness", "reward"),
+            "solved_distance": solved_distance if has_distance else None,
+            "solved_window": solved_window if has_distance else None,
+            "morphologies": summary, "rows": rows}
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [f"{report['policy']} on {report['task']} ({report['episodes']} episodes, seed {report['seed']}, "
+             f"fitness = {report['fitness']})"]
+    for name, s in report["morphologies"].items():
+        solved = ""
+        if "solved_rate" in s:
+            solved = f"  solved in {s['solved_rate']:.0%} -> {'SOLVED' if s['solved'] else 'not solved'}"
+        spread = f"[{s['min']:.3f}, {s['max']:.3f}]"
+        if "distance_m_mean" in s:
+            spread += f"  ({s['distance_m_mean']:.3f} ± {s['distance_m_std']:.3f} m)"
+        lines.append(f"  {name:12s} {s['mean']:10.3f} ± {s['std']:.3f}  {spread}{solved}")
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
+    """``eval.json`` (summary + every episode) and ``eval.csv`` (one row per episode) in ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, csv_path = out / "eval.json", out / "eval.csv"
+    json_path.write_text(json.dumps(report, indent=2))
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, list(report["rows"][0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(report["rows"])
+    return json_path, csv_path

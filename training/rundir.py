@@ -1,0 +1,124 @@
+"""Run directories: metadata, the per-generation CSV log, checkpoint, best policy and plots.
+
+Layout of ``runs/<algorithm>-<task>-<YYYYmmdd-HHMMSS>-s<seed>/``:
+``run.json`` (algorithm, task, options, package version, git commit, command), ``config.yaml``
+(the resolved config, reusable with ``--config``), ``log.csv``, ``checkpoint.npz``, ``best.wrp``
+(the best policy so far, native format), ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import wann_ros
+from training.checkpoint import atomic_write
+
+LOG_COLUMNS = (
+    "generation", "wall_s", "cpu_s", "evaluations", "steps",
+    "best", "mean", "median", "best_so_far", "complexity",
+)
+
+
+def git_commit() -> str:
+    """The commit of the source tree this package runs from (``+dirty`` if modified), or ``unknown``."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def default_run_dir(algorithm: str, task: str, seed: int, root: str | Path = "runs") -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{algorithm}-{task}-{stamp}-s{seed}"
+
+
+class RunDir:
+    """One run's directory. ``create`` starts a new run, ``open`` an existing one."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / "checkpoint.npz"
+
+    @property
+    def log_csv(self) -> Path:
+        return self.path / "log.csv"
+
+    @property
+    def best_policy(self) -> Path:
+        return self.path / "best.wrp"
+
+    @classmethod
+    def create(cls, path: str | Path, meta: dict[str, Any], config: dict[str, Any]) -> RunDir:
+        """Make the directory and write ``run.json``, ``config.yaml`` and an empty log."""
+        run = cls(path)
+        if run.path.exists() and any(run.path.iterdir()):
+            raise FileExistsError(f"run directory {run.path} already exists and is not empty")
+        run.path.mkdir(parents=True, exist_ok=True)
+        meta = {
+            **meta,
+            "config": config,
+            "version": wann_ros.__version__,
+            "git_commit": git_commit(),
+            "python": sys.version.split()[0],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        atomic_write(run.path / "run.json", lambda f: f.write(json.dumps(meta, indent=2).encode()))
+        config_yaml = yaml.safe_dump(config, sort_keys=False).encode()
+        atomic_write(run.path / "config.yaml", lambda f: f.write(config_yaml))
+        run.write_log([])
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        run = cls(path)
+        if not (run.path / "run.json").is_file():
+            raise FileNotFoundError(f"{run.path} is not a run directory (no run.json)")
+        return run
+
+    def meta(self) -> dict[str, Any]:
+        return json.loads((self.path / "run.json").read_text())
+
+    def write_log(self, rows: list[dict[str, Any]]) -> None:
+        """Replace ``log.csv`` with ``rows`` (atomically; used at creation and on resume)."""
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, LOG_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write(self.log_csv, lambda f: f.write(buf.getvalue().encode()))
+
+    def append_log(self, row: dict[str, Any]) -> None:
+        with open(self.log_csv, "a", newline="") as f:
+            csv.DictWriter(f, LOG_COLUMNS, lineterminator="\n").writerow(row)
+
+
+def read_log(path: str | Path) -> dict[str, list[float]]:
+    """Columns of a ``log.csv`` as floats; a half-written last line (a run still writing) is skipped."""
+    columns: dict[str, list[float]] = {c: [] for c in LOG_COLUMNS}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                values = {c: float(row[c]) for c in LOG_COLUMNS}
+            except (TypeError, ValueError, KeyError):
+                continue
+            if not math.isnan(values["generation"]):
+                for c in LOG_COLUMNS:
+                    columns[c].append(values[c])
+    return columns

@@ -1,0 +1,85 @@
+"""Settings of the WANN search. Defaults are the reference's swingup settings (``p/swingup.json`` on top
+of ``p/default_wan.json`` in google/brain-tokyo-workshop WANNRelease/WANN); :data:`LAPTOP` is its
+``p/laptop_swing.json``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+SWINGUP_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+HIDDEN_ACTIVATIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)  # the reference's swingup pool (square, 11, excluded)
+
+
+@dataclass(frozen=True)
+class WannConfig:
+    """Everything that shapes a WANN search (see docs/wann.md for the meaning of each field)."""
+
+    pop_size: int = 192
+    n_reps: int = 3  # episodes per shared weight and individual
+    weights: tuple[float, ...] = SWINGUP_WEIGHTS
+    prob_moo: float = 0.8  # chance of ranking on (mean, -connections) instead of (mean, max)
+    prob_init_enable: float = 0.5
+    prob_add_connection: float = 0.20
+    prob_add_node: float = 0.25
+    prob_enable: float = 0.05
+    prob_change_activation: float = 0.50
+    hidden_activations: tuple[int, ...] = HIDDEN_ACTIVATIONS
+    output_activation: int = 5  # tanh, as the swingup task declares; applied (the reference leaves it linear)
+    cull_ratio: float = 0.2
+    elite_ratio: float = 0.2
+    tournament_size: int = 8
+    best_reps: int = 60  # episodes per weight that confirm a new best (reference: 20 workers x 3 reps)
+    generations: int = 1024
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
+        object.__setattr__(self, "hidden_activations", tuple(int(a) for a in self.hidden_activations))
+        for name in ("pop_size", "n_reps", "tournament_size", "best_reps", "generations"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"wann config: {name} must be a positive integer, got {value!r}")
+        if self.pop_size < 2:
+            raise ValueError("wann config: pop_size must be at least 2")
+        if not self.weights or not all(math.isfinite(w) and w != 0 for w in self.weights):
+            raise ValueError(f"wann config: weights must be non-zero finite numbers, got {self.weights}")
+        for name in ("prob_moo", "prob_init_enable", "cull_ratio", "elite_ratio", *self._operator_fields()):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise ValueError(f"wann config: {name} must be in [0, 1], got {value!r}")
+        if sum(self.operator_probabilities) <= 0:
+            raise ValueError("wann config: at least one operator probability must be positive")
+        if self.cull_ratio >= 1.0 or int(self.pop_size * (1 - self.cull_ratio)) < 1:
+            raise ValueError("wann config: cull_ratio leaves no parents")
+        if not self.hidden_activations:
+            raise ValueError("wann config: hidden_activations is empty")
+
+    @staticmethod
+    def _operator_fields() -> tuple[str, ...]:
+        return tuple(f"prob_{name}" for name in ("add_connection", "add_node", "enable", "change_activation"))
+
+    @property
+    def operator_probabilities(self) -> tuple[float, ...]:
+        """Roulette weights in :data:`training.wann.operators.OPERATORS` order."""
+        return tuple(getattr(self, f) for f in self._operator_fields())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["weights"], d["hidden_activations"] = list(self.weights), list(self.hidden_activations)
+        return d
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> WannConfig:
+        if not isinstance(d, dict):
+            raise ValueError(f"wann config must be a mapping, got {type(d).__name__}")
+        known = {f.name for f in fields(WannConfig)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"wann config: unknown keys {unknown}; known keys: {sorted(known)}")
+        return WannConfig(**d)
+
+
+REFERENCE = WannConfig()
+LAPTOP = replace(REFERENCE, pop_size=64, elite_ratio=0.05, tournament_size=4, best_reps=48)

@@ -1,0 +1,96 @@
+"""Topology mutations of the WANN search (Gaier & Ha 2019, sec. 3).
+
+Each operator takes a genome and a random generator and returns a new genome (the input is left
+untouched); when an operator has nothing to act on (no enabled connection to split, no disabled
+connection, no hidden node) the copy is returned unchanged, as in the reference implementation.
+:func:`mutate` applies exactly one operator chosen by roulette.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from training.wann.genome import Genome
+
+OPERATORS = ("add_connection", "add_node", "enable_connection", "change_activation")
+
+
+def add_node(g: Genome, rng: np.random.Generator, activations: Sequence[int]) -> Genome:
+    """Split a random enabled connection a->b into a->new->b with a random activation; disable a->b."""
+    child = g.copy()
+    live = np.flatnonzero(child.enabled)
+    if live.size == 0:
+        return child
+    k = int(live[rng.integers(live.size)])
+    new_id = child.next_node_id
+    child.hidden_ids = np.append(child.hidden_ids, new_id)
+    child.hidden_act = np.append(child.hidden_act, int(activations[rng.integers(len(activations))]))
+    child.enabled[k] = False
+    child.src = np.append(child.src, [child.src[k], new_id])
+    child.dst = np.append(child.dst, [new_id, child.dst[k]])
+    child.enabled = np.append(child.enabled, [True, True])
+    return child
+
+
+def add_connection(g: Genome, rng: np.random.Generator) -> Genome:
+    """Add one new enabled connection that keeps the graph (over all connections) acyclic.
+
+    Sources are tried in random order; the first with any valid destination gets a random one of them.
+    A destination is valid when it is not the bias/an input, not yet connected from the source and does
+    not reach the source (so no cycle can form even through disabled connections).
+    """
+    child = g.copy()
+    nodes = child.node_ids()
+    sources = nodes[~np.isin(nodes, child.output_ids)]
+    targets = nodes[nodes >= child.n_sources]
+    for s in rng.permutation(sources).tolist():
+        taken = set(child.dst[child.src == s].tolist())
+        valid = [int(t) for t in targets if t != s and t not in taken and s not in child.reaches(int(t))]
+        if valid:
+            t = valid[rng.integers(len(valid))]
+            child.src = np.append(child.src, s)
+            child.dst = np.append(child.dst, t)
+            child.enabled = np.append(child.enabled, True)
+            return child
+    return child
+
+
+def enable_connection(g: Genome, rng: np.random.Generator) -> Genome:
+    """Re-enable one random disabled connection."""
+    child = g.copy()
+    off = np.flatnonzero(~child.enabled)
+    if off.size:
+        child.enabled[off[rng.integers(off.size)]] = True
+    return child
+
+
+def change_activation(g: Genome, rng: np.random.Generator, activations: Sequence[int]) -> Genome:
+    """Give one random hidden node a different activation from ``activations``."""
+    child = g.copy()
+    if child.hidden_ids.size == 0:
+        return child
+    k = int(rng.integers(child.hidden_ids.size))
+    pool = [a for a in activations if a != child.hidden_act[k]]
+    if pool:
+        child.hidden_act[k] = pool[rng.integers(len(pool))]
+    return child
+
+
+def mutate(
+    g: Genome, rng: np.random.Generator, probabilities: Sequence[float], activations: Sequence[int]
+) -> Genome:
+    """Apply exactly one operator, chosen with weights ``probabilities`` (in :data:`OPERATORS` order)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.shape != (len(OPERATORS),) or np.any(p < 0) or p.sum() <= 0:
+        raise ValueError(f"operator probabilities must be {len(OPERATORS)} non-negative numbers, got {p}")
+    edges = np.cumsum(p)
+    choice = OPERATORS[int(np.searchsorted(edges, rng.random() * edges[-1], side="right"))]
+    if choice == "add_connection":
+        return add_connection(g, rng)
+    if choice == "add_node":
+        return add_node(g, rng, activations)
+    if choice == "enable_connection":
+        return enable_connection(g, rng)
+    return change_activation(g, rng, activations)

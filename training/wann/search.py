@@ -1,0 +1,117 @@
+"""The WANN topology search as ask/tell (Gaier & Ha 2019; reference: WANNRelease/WANN ``wann.py``).
+
+``ask`` returns the population of genomes; ``tell`` takes each individual's return at every shared
+weight (averaged over the episodes), from which fitness = mean over weights and peak = max over weights.
+Before breeding, the population is ranked by non-dominated fronts and crowding distance on
+(mean, -connections) with probability ``prob_moo``, else on (mean, peak); the worst ``cull_ratio`` are
+dropped, the best ``elite_ratio`` of the rest pass unchanged, every other child is a tournament winner
+with exactly one topology mutation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from training.strategies.base import rng_from_state
+from training.wann.config import WannConfig
+from training.wann.genome import Genome, minimal
+from training.wann.operators import mutate
+from training.wann.ranking import rank
+
+
+class WannSearch:
+    """Population of WANN genomes evolved by ask/tell; fitness is maximised."""
+
+    def __init__(
+        self, config: WannConfig, n_in: int, n_out: int, seed: int | np.random.SeedSequence = 0
+    ) -> None:
+        self.config = config
+        self.n_in, self.n_out = n_in, n_out
+        self.rng = np.random.default_rng(seed)
+        self.generation = 0
+        self.population: list[Genome] = []
+        self.fitness = np.zeros(0)
+        self.peak = np.zeros(0)
+        self._told = False
+
+    def ask(self) -> list[Genome]:
+        """The population to evaluate this generation (the first call draws minimal networks)."""
+        if self._told:
+            self.population = self._breed()
+            self._told = False
+        elif not self.population:
+            c = self.config
+            self.population = [
+                minimal(self.n_in, self.n_out, c.output_activation, c.prob_init_enable, self.rng)
+                for _ in range(c.pop_size)
+            ]
+        return self.population
+
+    def tell(self, returns: np.ndarray) -> None:
+        """``returns[i, k]``: mean episode return of individual ``i`` at shared weight ``k``."""
+        r = np.asarray(returns, dtype=np.float64)
+        shape = (len(self.population), len(self.config.weights))
+        if not self.population or r.shape != shape:
+            raise ValueError(f"tell: expected returns of shape {shape} for the last ask, got {r.shape}")
+        if np.any(np.isposinf(r)):
+            raise ValueError("tell: returns contain +inf")
+        r = np.where(np.isnan(r), -np.inf, r)
+        self.fitness, self.peak = r.mean(axis=1), r.max(axis=1)
+        self._told = True
+        self.generation += 1
+
+    @property
+    def n_connections(self) -> np.ndarray:
+        return np.array([g.n_connections for g in self.population])
+
+    def ranks(self) -> np.ndarray:
+        """Rank of each individual of the last told population (0 = best), drawing the objective pair."""
+        floor = np.finfo(np.float64).min / 4  # -inf fitness (diverged episodes) still ranks, last
+        mean = np.maximum(self.fitness, floor)
+        if self.rng.random() < self.config.prob_moo:
+            second = -self.n_connections.astype(np.float64)
+        else:
+            second = np.maximum(self.peak, floor)
+        return rank(np.column_stack([mean, second]))
+
+    def _breed(self) -> list[Genome]:
+        c = self.config
+        ordered = [self.population[i] for i in np.argsort(self.ranks(), kind="stable")]
+        parents = ordered[: len(ordered) - int(np.floor(c.cull_ratio * len(ordered)))]
+        n_elite = int(np.floor(len(parents) * c.elite_ratio))
+        children = [g.copy() for g in parents[:n_elite]]
+        winners = self.rng.integers(len(parents), size=(c.pop_size - n_elite, c.tournament_size)).min(axis=1)
+        for i in winners.tolist():
+            children.append(mutate(parents[i], self.rng, c.operator_probabilities, c.hidden_activations))
+        return children
+
+    # -- checkpointing -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-friendly state; :meth:`load_state_dict` continues exactly where this search stood."""
+        return {
+            "config": self.config.to_dict(),
+            "n_in": self.n_in,
+            "n_out": self.n_out,
+            "generation": self.generation,
+            "rng": self.rng.bit_generator.state,
+            "population": [g.to_dict() for g in self.population],
+            "fitness": self.fitness.tolist(),
+            "peak": self.peak.tolist(),
+            "told": self._told,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        config = replace(WannConfig.from_dict(state["config"]), generations=self.config.generations)
+        if config != self.config or (state["n_in"], state["n_out"]) != (self.n_in, self.n_out):
+            raise ValueError(
+                "checkpoint was written by a WANN search with different settings (other than generations)"
+            )
+        self.generation = int(state["generation"])
+        self.rng = rng_from_state(state["rng"])
+        self.population = [Genome.from_dict(g) for g in state["population"]]
+        self.fitness = np.asarray(state["fitness"], dtype=np.float64)
+        self.peak = np.asarray(state["peak"], dtype=np.float64)
+        self._told = bool(state["told"])

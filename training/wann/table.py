@@ -1,0 +1,185 @@
+"""``wann-table``: the paper's four rows for a swing-up WANN (Gaier & Ha 2019, Table 1), plus exports.
+
+    python -m training wann-table SOURCE [--episodes 100] [--seed 0] [--finetune-generations 200] [--out DIR]
+
+SOURCE is a WANN run directory (its checkpoint's confirmed best genome) or a WANN policy file. Steps:
+fine sweep of the shared weight over [-2, 2], per-edge fine-tuning with OpenAI-ES from the best shared
+weight (skipped when the file already carries tuned weights, or with ``--finetune-generations 0``), then
+the four rows on the same ``--episodes`` start states. ``--out`` writes the policies (tuned shared weight,
+weight ensemble, tuned weights), the network diagram, the training curve of a run and ``table.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.checkpoint import load_checkpoint
+from training.wann.config import SWINGUP_WEIGHTS
+from training.wann.genome import Genome
+from training.wann.pictures import HISTORY_COLUMNS, draw_network, plot_training_curve
+from training.wann.policy import (
+    SWINGUP_INPUT_NAMES,
+    SWINGUP_OUTPUT_NAMES,
+    from_policy,
+    swingup_spec,
+    to_policy,
+)
+from training.wann.tune import best_shared_weight, finetune_edges, format_rows, four_rows
+from wann_ros.policies.spec import Provenance
+
+
+def load_source(source: str | Path) -> tuple[Genome, np.ndarray | None, dict[str, Any]]:
+    """Genome, tuned weights (or ``None``) and what is known about where they came from."""
+    path = Path(source)
+    if path.is_dir():
+        ck = path / "checkpoint.npz"
+        if not ck.is_file():
+            raise ValueError(f"{path} is not a WANN run directory (no checkpoint.npz)")
+        state = load_checkpoint(ck)["search"]
+        if not isinstance(state, dict) or "wann" not in state:
+            raise ValueError(f"{path} holds a checkpoint of another algorithm, not of a WANN search")
+        if state["best"] is None:
+            raise ValueError(f"{path}: the search has not completed a generation yet")
+        info = {
+            "run": str(path),
+            "generation": int(state["wann"]["generation"]),
+            "search_score": float(state["best_fitness"]),
+            "search_weight": float(state["best"]["weight"]),
+            "history": state["history"],
+        }
+        return Genome.from_dict(state["best"]["genome"]), None, info
+    if not path.is_file():
+        raise ValueError(f"{path}: no such run directory or policy file")
+    from wann_ros.formats import load_policy
+
+    policy = load_policy(path)
+    if getattr(policy, "kind", None) != "wann":
+        raise ValueError(f"{path} holds a {getattr(policy, 'kind', '?')!r} policy, not a WANN")
+    genome, tuned = from_policy(policy)
+    return genome, tuned, {"policy": str(path), "provenance": policy.spec.provenance.to_dict()}
+
+
+def write_history_csv(history: Sequence[dict[str, float]], path: Path) -> Path:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, HISTORY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(history)
+    return path
+
+
+def _save(policy: Any, path: Path) -> None:
+    from wann_ros.formats import save_policy
+
+    save_policy(policy, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m training wann-table", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("source", help="WANN run directory or WANN policy file")
+    parser.add_argument("--episodes", type=int, default=100, help="episodes per row (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every episode drawn here")
+    parser.add_argument("--sweep-episodes", type=int, default=16, help="episodes per weight in the sweep")
+    parser.add_argument("--sweep-step", type=float, default=0.01, help="grid step of the sweep over [-2, 2]")
+    parser.add_argument(
+        "--finetune-generations", type=int, default=200, help="OpenAI-ES generations (0: skip)"
+    )
+    parser.add_argument("--finetune-popsize", type=int, default=64)
+    parser.add_argument("--finetune-episodes", type=int, default=8, help="episodes per ES candidate")
+    parser.add_argument("--out", type=Path, help="directory for policies, pictures and table.json")
+    args = parser.parse_args(argv)
+    if args.episodes < 1 or args.sweep_episodes < 1 or args.finetune_generations < 0:
+        parser.error("--episodes and --sweep-episodes must be >= 1, --finetune-generations >= 0")
+    if not 0 < args.sweep_step <= 1:
+        parser.error("--sweep-step must be in (0, 1]")
+    try:
+        genome, tuned, info = load_source(args.source)
+    except ValueError as exc:
+        parser.error(str(exc))
+    weight, sweep_score = best_shared_weight(genome, args.sweep_episodes, args.seed, args.sweep_step)
+    print(f"network: {genome.hidden_ids.size} hidden nodes, {genome.n_connections} connections")
+    print(
+        f"best shared weight {weight:+.2f} (sweep mean {sweep_score:.1f} over {args.sweep_episodes} episodes)"
+    )
+    finetune = None
+    if tuned is None and args.finetune_generations > 0:
+        finetune = finetune_edges(
+            genome,
+            weight,
+            args.finetune_generations,
+            args.finetune_popsize,
+            args.finetune_episodes,
+            seed=args.seed,
+        )
+        tuned = finetune.weights
+        print(f"fine-tuned {tuned.size} weights for {args.finetune_generations} generations")
+    rows = four_rows(genome, weight, tuned, args.episodes, args.seed, ensemble=SWINGUP_WEIGHTS)
+    print(f"{args.episodes} episodes each (seed {args.seed}):")
+    print(format_rows(rows))
+    if args.out is not None:
+        _export(
+            args, list(sys.argv[1:] if argv is None else argv), genome, weight, tuned, finetune, rows, info
+        )
+    return 0
+
+
+def _export(args, argv, genome, weight, tuned, finetune, rows, info) -> None:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python -m training wann-table " + shlex.join(argv)
+    scores = {r.name.split(" (")[0]: {"mean": r.mean, "std": r.std} for r in rows}
+
+    def spec(score: float | None, what: str):
+        prov = Provenance(
+            task="swingup",
+            seed=args.seed,
+            generation=info.get("generation"),
+            score=score,
+            command=command,
+            extra={"source": args.source, "weights": what, "episodes": args.episodes},
+        )
+        return swingup_spec(prov)
+
+    _save(
+        to_policy(genome, spec(rows[2].mean, "tuned shared"), shared_weight=weight),
+        out / "wann_shared.policy.json",
+    )
+    _save(
+        to_policy(genome, spec(rows[-1].mean, "ensemble"), ensemble_weights=np.array(SWINGUP_WEIGHTS)),
+        out / "wann_ensemble.policy.json",
+    )
+    if tuned is not None:
+        _save(to_policy(genome, spec(rows[3].mean, "tuned"), weights=tuned), out / "wann_tuned.policy.json")
+        draw_network(
+            genome, out / "wann_tuned_network.png", SWINGUP_INPUT_NAMES, SWINGUP_OUTPUT_NAMES, weights=tuned
+        )
+    draw_network(genome, out / "wann_network.png", SWINGUP_INPUT_NAMES, SWINGUP_OUTPUT_NAMES)
+    if info.get("history"):
+        csv_path = write_history_csv(info["history"], out / "wann_history.csv")
+        plot_training_curve(csv_path, out / "wann_curve.png", f"WANN search on swingup ({info['run']})")
+    summary = {
+        "source": info,
+        "shared_weight": weight,
+        "rows": scores,
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "finetune_history": None if finetune is None else finetune.history.tolist(),
+        "command": command,
+    }
+    summary["source"].pop("history", None)
+    (out / "table.json").write_text(json.dumps(summary, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""After the search: sweep the shared weight, fine-tune per-edge weights with OpenAI-ES, and measure the
+paper's four rows (Gaier & Ha 2019, Table 1) on the vectorised swing-up.
+
+Episode seeds come from ``training.seeding.episode_seed`` with a stream per purpose, so every number
+here is reproducible from the seed that is printed next to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.seeding import EVAL_STREAM, episode_seed
+from training.strategies import OpenAIES
+from training.wann.genome import Genome
+from training.wann.swingup_eval import rollout
+
+SWEEP_STREAM, FINETUNE_STREAM, TABLE_STREAM = 10, 11, EVAL_STREAM
+WEIGHT_RANGE = (-2.0, 2.0)
+
+
+def _seeds(seed: int, stream: int, generation: int, n: int) -> np.ndarray:
+    return np.array([episode_seed(seed, generation, 0, e, stream) for e in range(n)], dtype=np.int64)
+
+
+def sweep_shared_weight(
+    g: Genome, weights: np.ndarray, episodes: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean return at every shared weight in ``weights`` over ``episodes`` common start states."""
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)):
+        raise ValueError("sweep: weights must be a non-empty 1-D array of finite numbers")
+    s = _seeds(seed, SWEEP_STREAM, 0, episodes)
+    scales = np.repeat(w, episodes)[None, :]
+    returns = rollout([g.to_dag()], scales, np.tile(s, w.size)[None, :])
+    return w, returns.reshape(w.size, episodes).mean(axis=1)
+
+
+def best_shared_weight(
+    g: Genome, episodes: int = 16, seed: int = 0, step: float = 0.01
+) -> tuple[float, float]:
+    """The shared weight in [-2, 2] (grid ``step``) with the highest mean return, and that return."""
+    grid = np.round(np.arange(WEIGHT_RANGE[0], WEIGHT_RANGE[1] + step / 2, step), 10)
+    grid = grid[grid != 0.0]
+    w, mean = sweep_shared_weight(g, grid, episodes, seed)
+    k = int(np.argmax(mean))
+    return float(w[k]), float(mean[k])
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    weights: np.ndarray  # one per enabled connection
+    history: np.ndarray  # (generations,) mean return of the ES mean on its training episodes
+    generations: int
+
+
+def finetune_edges(
+    g: Genome,
+    shared_weight: float,
+    generations: int = 200,
+    popsize: int = 64,
+    episodes: int = 8,
+    sigma: float = 0.1,
+    lr: float = 0.02,
+    seed: int = 0,
+) -> FinetuneResult:
+    """Tune one weight per enabled connection with OpenAI-ES, starting from ``shared_weight`` everywhere.
+
+    Each generation evaluates the candidates and the current mean on the same ``episodes`` start states.
+    """
+    if g.n_connections == 0:
+        raise ValueError("fine-tuning needs at least one enabled connection")
+    es = OpenAIES(np.full(g.n_connections, float(shared_weight)), popsize, sigma=sigma, lr=lr, seed=seed)
+    history = np.empty(generations)
+    for gen in range(generations):
+        candidates = np.asarray(es.ask(), dtype=np.float64)
+        pool = np.vstack([candidates, es.mean[None, :]])
+        s = _seeds(seed, FINETUNE_STREAM, gen, episodes)
+        returns = rollout(
+            [g.to_dag(w) for w in pool], np.ones((len(pool), episodes)), np.tile(s, (len(pool), 1))
+        )
+        es.tell(returns[:-1].mean(axis=1))
+        history[gen] = returns[-1].mean()
+    return FinetuneResult(np.array(es.mean, dtype=np.float64), history, generations)
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    mean: float
+    std: float
+
+
+def four_rows(
+    g: Genome,
+    shared_weight: float,
+    tuned: np.ndarray | None,
+    episodes: int = 100,
+    seed: int = 0,
+    ensemble: Sequence[float] | None = None,
+) -> list[Row]:
+    """The paper's rows: random individual weights, random shared weight, tuned shared weight, tuned weights.
+
+    Random weights are drawn uniformly from [-2, 2] per episode (per edge, or one shared); all rows use
+    the same ``episodes`` start states. ``tuned = None`` leaves out the tuned-weights row; ``ensemble``
+    adds a row for the network driven by its mean action over those shared weights.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(TABLE_STREAM, 1)))
+    s = _seeds(seed, TABLE_STREAM, 0, episodes)
+    n = g.n_connections
+    random_edges = rng.uniform(*WEIGHT_RANGE, size=(episodes, n))
+    random_shared = rng.uniform(*WEIGHT_RANGE, size=episodes)
+    results = [
+        (
+            "random weights",
+            rollout([g.to_dag(w) for w in random_edges], np.ones((episodes, 1)), s[:, None])[:, 0],
+        ),
+        ("random shared weight", rollout([g.to_dag()], random_shared[None, :], s[None, :])[0]),
+        (
+            f"tuned shared weight ({shared_weight:+.2f})",
+            rollout([g.to_dag()], np.full((1, episodes), shared_weight), s[None, :])[0],
+        ),
+    ]
+    if tuned is not None:
+        results.append(("tuned weights", rollout([g.to_dag(tuned)], np.ones((1, episodes)), s[None, :])[0]))
+    if ensemble is not None:
+        k = len(ensemble)
+        scales = np.tile(np.asarray(ensemble, dtype=np.float64), episodes)[None, :]
+        results.append(
+            (f"weight ensemble ({k} weights)", rollout([g.to_dag()], scales, s[None, :], ensemble=k)[0])
+        )
+    return [Row(name, float(r.mean()), float(r.std())) for name, r in results]
+
+
+def format_rows(rows: list[Row]) -> str:
+    width = max(len(r.name) for r in rows)
+    return "\n".join(f"{r.name:<{width}}  {r.mean:8.1f} ± {r.std:6.1f}" for r in rows)

@@ -1,0 +1,356 @@
+"""The controller node: a managed (lifecycle) node that runs one policy file at a fixed rate.
+
+configure: load the file named by ``policy`` (format decided by content), wait up to ``startup_timeout``
+for the sensors, refuse (log + failed transition; non-zero exit with ``autostart``) if the joint names or the
+inputs do not match. activate: soft start from the safe command. Each tick (a timer on the node clock,
+so ``use_sim_time`` is honoured; or, with ``lockstep``, each complete set of sensor messages) runs
+``ControlLoop.step`` and publishes a ``Float64MultiArray`` in the policy's joint order on
+``/joint_group_<mode>_controller/commands``. deactivate: the safe command. ``~/estop`` (SetBool) latches
+the safe command; ``~/reset`` (Trigger) redraws a Hebbian policy's weights; ``plasticity`` freezes them.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from nav_msgs.msg import Odometry
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import Clock, ClockType
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import Imu, JointState
+from std_msgs.msg import Bool, Float64MultiArray
+from std_srvs.srv import SetBool, Trigger
+
+from wann_ros.formats import file_sha256, load_policy
+from wann_ros.nodes import ros_msgs
+from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
+from wann_ros.nodes.sensors import INPUTS, SpecMismatchError, check_joint_names
+
+EXIT_REFUSED = 2
+DEFAULT_SAFE_MODE = {"effort": "damping", "position": "hold", "velocity": "zero"}
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+
+
+class ControllerNode(LifecycleNode):
+    def __init__(self, name: str = "controller", **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        p = self.declare_parameter
+        p("policy", "")
+        p("rate", 0.0)  # Hz; 0 = the policy's own control rate
+        p("seed", 0)
+        p("plasticity", True)
+        p("safe_mode", "")  # zero | damping | hold; "" = damping for effort, hold for position
+        p("safe_kd", 1.0)
+        p("soft_start", 1.0)
+        p("input_timeout", 0.25)
+        for name_ in INPUTS:
+            p(f"{name_}_timeout", 0.0)  # 0 = input_timeout
+        p("startup_timeout", 5.0)
+        p("lockstep", False)
+        p("autostart", True)
+        p("command_topic", "")  # "" = /joint_group_<mode>_controller/commands
+        p("diagnostics_period", 1.0)
+        self.loop: ControlLoop | None = None
+        self.sha256 = ""
+        self.state_label = "unconfigured"
+        self.resets = 0
+        self.arrivals = dict.fromkeys(INPUTS, 0)
+        self.handled = 0
+        self.lockstep_stamp = 0.0
+        self.cmd_pub = None
+        self.timer = None
+        self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.diag_timer = None
+        lockstep = self.get_parameter("lockstep").value
+        qos = ros_msgs.reliable_qos(lockstep)
+        self.create_subscription(JointState, "/joint_states", self._on_joints, qos)
+        self.create_subscription(Imu, "/imu/data", self._on_imu, qos)
+        self.create_subscription(Odometry, "/odom", self._on_odom, qos)
+        self.create_subscription(Float64MultiArray, "/foot_contacts", self._on_contacts, qos)
+        self.create_subscription(Bool, "/estop", self._on_estop_topic, 10)
+        self.create_service(SetBool, "~/estop", self._on_estop)
+        self.create_service(Trigger, "~/reset", self._on_reset)
+        self.add_on_set_parameters_callback(self._on_params)
+        self.seen_joint_names: tuple[str, ...] = ()
+        self.latest: dict[str, tuple[object, float]] = {}
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def _param(self, name: str):
+        return self.get_parameter(name).value
+
+    def _now(self) -> float:
+        if self._param("lockstep"):
+            return self.lockstep_stamp
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _received(self, name: str, msg, stamp: float | None = None) -> None:
+        """Every sensor message: remembered (replayed into the loop at configure), applied, watchdog fed."""
+        self.arrivals[name] += 1
+        if stamp is not None and self._param("lockstep"):
+            self.lockstep_stamp = max(self.lockstep_stamp, stamp)
+        self.latest[name] = (msg, self._now())
+        if self.loop is None:
+            return
+        self._apply(name, msg, self._now())
+        if self._param("lockstep"):
+            self._lockstep_tick()
+
+    def _apply(self, name: str, msg, received: float) -> None:
+        sensors = self.loop.sensors
+        if name == "joint_states":
+            ok = sensors.update_joints(msg.name, msg.position, msg.velocity)
+        elif name == "imu":
+            ok = sensors.update_imu(*ros_msgs.imu_arrays(msg))
+        elif name == "odom":
+            ok = sensors.update_odom(*ros_msgs.odom_arrays(msg))
+        else:
+            ok = sensors.update_contacts(msg.data)
+        if ok:
+            self.loop.watchdog.feed(name, received)
+        else:
+            self.get_logger().warning(f"rejected {sensors.last_error}", throttle_duration_sec=1.0)
+
+    # ---- sensor callbacks ----------------------------------------------------------------------
+    def _on_joints(self, msg: JointState) -> None:
+        self.seen_joint_names = tuple(msg.name)
+        self._received("joint_states", msg, ros_msgs.to_seconds(msg.header.stamp))
+
+    def _on_imu(self, msg: Imu) -> None:
+        self._received("imu", msg, ros_msgs.to_seconds(msg.header.stamp))
+
+    def _on_odom(self, msg: Odometry) -> None:
+        self._received("odom", msg, ros_msgs.to_seconds(msg.header.stamp))
+
+    def _on_contacts(self, msg: Float64MultiArray) -> None:
+        self._received("contacts", msg)
+
+    # ---- control -------------------------------------------------------------------------------
+    def _lockstep_tick(self) -> None:
+        """Step once per complete sensor set (every required input arrived as often as /joint_states)."""
+        loop = self.loop
+        n = self.arrivals["joint_states"]
+        if loop is None or not loop.active or n <= self.handled:
+            return
+        if all(self.arrivals[k] >= n for k in loop.required):
+            self.handled = n
+            self._tick()
+
+    def _tick(self) -> None:
+        result = self.loop.step(self._now())
+        self.cmd_pub.publish(ros_msgs.array_msg(result.command))
+
+    def _publish_safe_now(self) -> None:
+        """The safe command at once, not at the next tick (not in lock-step: one command per sim step)."""
+        if self.loop is not None and self.cmd_pub is not None and not self._param("lockstep"):
+            self.cmd_pub.publish(ros_msgs.array_msg(self.loop.gate(self.loop.safe_command())))
+
+    def _publish_diagnostics(self) -> None:
+        loop = self.loop
+        values: dict[str, object] = {"state": self.state_label, "policy": self._param("policy")}
+        level, message = "ok", self.state_label
+        if loop is not None:
+            w = loop.stats.window()
+            values.update(
+                policy_sha256=self.sha256,
+                kind=loop.spec.kind,
+                source=loop.last_source,
+                rate_hz=f"{w['rate_hz']:.2f}",
+                target_rate_hz=f"{1.0 / loop.period:.2f}",
+                overruns=loop.stats.overruns,
+                interval_max_ms=f"{w['interval_max_ms']:.3f}",
+                inference_mean_ms=f"{w['inference_mean_ms']:.4f}",
+                inference_max_ms=f"{w['inference_max_ms']:.4f}",
+                rejected_commands=loop.gate.rejected,
+                estop=loop.estop.engaged,
+            )
+            now = self._now()
+            for k, age in loop.watchdog.ages(now).items():
+                values[f"age_{k}_s"] = f"{age:.4f}"
+                values[f"rejected_{k}"] = loop.sensors.rejected[k]
+            if hasattr(loop.policy, "weight_norms"):
+                norms = [float(x) for x in loop.policy.weight_norms()]
+                values["weight_norms"] = " ".join(f"{x:.6g}" for x in norms)
+            message = f"{self.state_label}: {loop.last_source}"
+            if loop.last_source not in ("policy", "ramp", "inactive"):
+                level = "warn"
+        msg = ros_msgs.diagnostic_array(time.time(), self.get_name(), "wann_ros", level, message, values)
+        self.diag_pub.publish(msg)
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        path = self._param("policy")
+        log = self.get_logger()
+        try:
+            if not path:
+                raise SpecMismatchError("parameter 'policy' is empty: name a policy file")
+            policy = load_policy(path)
+            spec = policy.spec
+            rate = self._param("rate") or 1.0 / spec.control_period
+            if not rate > 0:
+                raise SpecMismatchError(f"rate must be > 0 Hz, got {rate}")
+            mode = self._param("safe_mode") or DEFAULT_SAFE_MODE[spec.action.mode]
+            timeouts = {k: self._param(f"{k}_timeout") for k in INPUTS if self._param(f"{k}_timeout") > 0}
+            config = LoopConfig(mode, self._param("safe_kd"), self._param("soft_start"),
+                                self._param("input_timeout"), timeouts)
+            loop = ControlLoop(policy, config, 1.0 / rate)
+            self._wait_for(loop.required)
+            missing = [k for k in loop.required if self.arrivals[k] == 0]
+            if "joint_states" in missing:
+                raise SpecMismatchError(
+                    f"no message on /joint_states within startup_timeout={self._param('startup_timeout')} s"
+                )
+            check_joint_names(spec.action.joint_names, self.seen_joint_names)
+            if missing:
+                raise SpecMismatchError(
+                    f"the policy's observation needs inputs {list(loop.required)}, but nothing arrived on "
+                    f"{missing} within startup_timeout={self._param('startup_timeout')} s"
+                )
+        except Exception as exc:  # every refusal is logged with its reason, never a traceback
+            log.error(f"refusing policy {path!r}: {type(exc).__name__}: {exc}")
+            return FAILURE
+        self.loop = loop
+        for name, (msg, received) in self.latest.items():
+            self._apply(name, msg, received)
+        self.sha256 = file_sha256(path)
+        loop.reset(self._param("seed"))
+        self._apply_plasticity(self._param("plasticity"))
+        topic = self._param("command_topic") or f"/joint_group_{spec.action.mode}_controller/commands"
+        lockstep = self._param("lockstep")
+        self.cmd_pub = self.create_publisher(Float64MultiArray, topic, ros_msgs.reliable_qos(lockstep))
+        if not lockstep:
+            self.timer = self.create_timer(loop.period, self._tick)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.diag_timer = self.create_timer(self._param("diagnostics_period"), self._publish_diagnostics,
+                                            clock=steady)
+        self.state_label = "inactive"
+        log.info(
+            f"configured {spec.kind} policy {path} (sha256 {self.sha256[:12]}), {spec.action.size} joints, "
+            f"{spec.action.mode} commands on {topic} at {rate:g} Hz, inputs {list(loop.required)}"
+        )
+        return SUCCESS
+
+    def _wait_for(self, required: tuple[str, ...]) -> None:
+        """Pump callbacks until every required input arrived or startup_timeout passed.
+
+        Only possible while the node is not yet in an executor (autostart); a transition requested over
+        the lifecycle service checks what has arrived since the node started.
+        """
+        if self.executor is not None:
+            return
+        deadline = time.monotonic() + self._param("startup_timeout")
+        while time.monotonic() < deadline and any(self.arrivals[k] == 0 for k in required):
+            rclpy.spin_once(self, timeout_sec=0.02)
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.loop.activate()
+        self.state_label = "active"
+        self.get_logger().info("active: ramping in from the safe command")
+        if self._param("lockstep"):
+            self._lockstep_tick()  # answer the sensor set that arrived while inactive
+        return SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.loop.deactivate()
+        self.state_label = "inactive"
+        self._publish_safe_now()
+        self.get_logger().info("inactive: safe command")
+        return SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._teardown()
+        self.state_label = "unconfigured"
+        return SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if rclpy.ok():
+            self._publish_safe_now()
+        self._teardown()
+        self.state_label = "finalized"
+        return SUCCESS
+
+    def _teardown(self) -> None:
+        for t in (self.timer, self.diag_timer):
+            if t is not None:
+                self.destroy_timer(t)
+        if self.cmd_pub is not None:
+            self.destroy_publisher(self.cmd_pub)
+        self.timer = self.diag_timer = self.cmd_pub = self.loop = None
+
+    # ---- services and parameters ---------------------------------------------------------------
+    def _on_estop(self, req: SetBool.Request, res: SetBool.Response) -> SetBool.Response:
+        if self.loop is None:
+            res.success, res.message = False, "not configured"
+            return res
+        self._set_estop(req.data, "service")
+        res.success, res.message = True, "e-stop engaged (latched)" if req.data else "e-stop released"
+        return res
+
+    def _on_estop_topic(self, msg: Bool) -> None:
+        if self.loop is not None:
+            self._set_estop(msg.data, "topic")
+
+    def _set_estop(self, engage: bool, via: str) -> None:
+        if engage:
+            self.loop.estop.engage(f"requested via {via}")
+            self._publish_safe_now()
+            self.get_logger().warning(f"E-STOP engaged via {via}: safe command until released")
+        elif self.loop.estop.engaged:
+            self.loop.estop.release()
+            self.get_logger().info(f"e-stop released via {via}")
+
+    def _on_reset(self, req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
+        if self.loop is None:
+            res.success, res.message = False, "not configured"
+            return res
+        self.resets += 1
+        seed = self._param("seed") + self.resets
+        self.loop.reset(seed)
+        res.success, res.message = True, f"policy reset with seed {seed}"
+        return res
+
+    def _apply_plasticity(self, on: bool) -> None:
+        policy = self.loop.policy if self.loop else None
+        if policy is None or not hasattr(policy, "freeze"):
+            return
+        policy.unfreeze() if on else policy.freeze()
+
+    def _on_params(self, params) -> SetParametersResult:
+        for prm in params:
+            if prm.name == "plasticity":
+                self._apply_plasticity(bool(prm.value))
+            elif prm.name in ("policy", "rate", "lockstep") and self.loop is not None:
+                return SetParametersResult(successful=False, reason=f"{prm.name} is read at configure time")
+        return SetParametersResult(successful=True)
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = ControllerNode()
+    code = 0
+    try:
+        if node.get_parameter("autostart").value:
+            if node.trigger_configure() != SUCCESS:
+                node.get_logger().fatal("configure failed: exiting")
+                code = EXIT_REFUSED
+            else:
+                node.trigger_activate()
+        if code == 0:
+            rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the cleanup
+        if node.loop is not None and rclpy.ok():
+            node.trigger_shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Conversions between ROS messages and the numpy arrays the plain classes use. Imports only message types.
+
+Odometry follows REP 105 / nav_msgs: the pose is in ``header.frame_id`` (the world), the twist in
+``child_frame_id`` (the base); ``RobotState`` wants the linear velocity in the world frame, so it is rotated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from nav_msgs.msg import Odometry
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Imu, JointState
+from std_msgs.msg import Float64MultiArray
+
+DIAG_LEVELS = {"ok": DiagnosticStatus.OK, "warn": DiagnosticStatus.WARN, "error": DiagnosticStatus.ERROR}
+
+
+def reliable_qos(latched: bool, depth: int = 10) -> QoSProfile:
+    """RELIABLE QoS; ``latched`` = TRANSIENT_LOCAL (late subscribers get the last ``depth`` messages)."""
+    durability = DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE
+    return QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE, durability=durability)
+
+
+def to_time(seconds: float) -> Time:
+    sec = int(np.floor(seconds))
+    return Time(sec=sec, nanosec=min(999_999_999, round((seconds - sec) * 1e9)))
+
+
+def to_seconds(stamp: Time) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def rotate(quat_xyzw: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vector ``v`` by the unit quaternion (x, y, z, w)."""
+    q = np.asarray(quat_xyzw, dtype=np.float64)
+    u, w = q[:3], q[3]
+    return v + 2.0 * np.cross(u, np.cross(u, v) + w * v)
+
+
+def conj(quat_xyzw: np.ndarray) -> np.ndarray:
+    q = np.asarray(quat_xyzw, dtype=np.float64)
+    return np.array([-q[0], -q[1], -q[2], q[3]])
+
+
+def joint_state_msg(
+    stamp: float, names: Sequence[str], pos: np.ndarray, vel: np.ndarray, effort: np.ndarray | None = None
+) -> JointState:
+    msg = JointState()
+    msg.header.stamp = to_time(stamp)
+    msg.name = list(names)
+    msg.position = [float(x) for x in pos]
+    msg.velocity = [float(x) for x in vel]
+    if effort is not None:
+        msg.effort = [float(x) for x in effort]
+    return msg
+
+
+def imu_msg(stamp: float, frame: str, quat_xyzw: np.ndarray, ang_vel: np.ndarray, lin_acc: np.ndarray) -> Imu:
+    msg = Imu()
+    msg.header.stamp = to_time(stamp)
+    msg.header.frame_id = frame
+    o = msg.orientation
+    o.x, o.y, o.z, o.w = (float(x) for x in quat_xyzw)
+    w = msg.angular_velocity
+    w.x, w.y, w.z = (float(x) for x in ang_vel)
+    a = msg.linear_acceleration
+    a.x, a.y, a.z = (float(x) for x in lin_acc)
+    return msg
+
+
+def imu_arrays(msg: Imu) -> tuple[np.ndarray, np.ndarray]:
+    o, w = msg.orientation, msg.angular_velocity
+    return np.array([o.x, o.y, o.z, o.w]), np.array([w.x, w.y, w.z])
+
+
+def odom_msg(
+    stamp: float, frame: str, child: str, pos: np.ndarray, quat_xyzw: np.ndarray, lin_vel_world: np.ndarray,
+    ang_vel_base: np.ndarray,
+) -> Odometry:
+    msg = Odometry()
+    msg.header.stamp = to_time(stamp)
+    msg.header.frame_id = frame
+    msg.child_frame_id = child
+    p, o = msg.pose.pose.position, msg.pose.pose.orientation
+    p.x, p.y, p.z = (float(x) for x in pos)
+    o.x, o.y, o.z, o.w = (float(x) for x in quat_xyzw)
+    v_base = rotate(conj(quat_xyzw), np.asarray(lin_vel_world, dtype=np.float64))
+    lv, av = msg.twist.twist.linear, msg.twist.twist.angular
+    lv.x, lv.y, lv.z = (float(x) for x in v_base)
+    av.x, av.y, av.z = (float(x) for x in ang_vel_base)
+    return msg
+
+
+def odom_arrays(msg: Odometry) -> tuple[np.ndarray, np.ndarray]:
+    """Base position and linear velocity, both in the world frame."""
+    p, o = msg.pose.pose.position, msg.pose.pose.orientation
+    lv = msg.twist.twist.linear
+    quat = np.array([o.x, o.y, o.z, o.w])
+    n = float(np.linalg.norm(quat))
+    v_base = np.array([lv.x, lv.y, lv.z])
+    v_world = rotate(quat / n, v_base) if np.isfinite(n) and n > 0 else np.full(3, np.nan)
+    return np.array([p.x, p.y, p.z]), v_world
+
+
+def array_msg(values: Sequence[float]) -> Float64MultiArray:
+    return Float64MultiArray(data=[float(x) for x in values])
+
+
+def diagnostic_array(
+    stamp: float, name: str, hardware_id: str, level: str, message: str, values: dict[str, object]
+) -> DiagnosticArray:
+    status = DiagnosticStatus(
+        level=DIAG_LEVELS[level],
+        name=name,
+        message=message,
+        hardware_id=hardware_id,
+        values=[KeyValue(key=k, value=str(v)) for k, v in values.items()],
+    )
+    msg = DiagnosticArray(status=[status])
+    msg.header.stamp = to_time(stamp)
+    return msg

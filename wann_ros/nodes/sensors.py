@@ -1,0 +1,143 @@
+"""The controller's view of the robot's sensors, ROS-free: latest good values per input, by joint name.
+
+Inputs are the four sensor streams a policy can need (``INPUT_FIELDS`` says which ``RobotState`` fields
+each one fills). Every update is checked: a message with NaN/inf or the wrong size is rejected, counted,
+and marks its input as ``bad`` until a good one arrives; the last good values are kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from wann_ros.sim.observation import RobotState
+
+INPUT_FIELDS: dict[str, tuple[str, ...]] = {
+    "joint_states": ("joint_pos", "joint_vel"),
+    "imu": ("base_quat", "base_ang_vel"),
+    "odom": ("base_pos", "base_lin_vel"),
+    "contacts": ("foot_contacts",),
+}
+INPUTS = tuple(INPUT_FIELDS)
+_FIELD_INPUT = {f: name for name, fields in INPUT_FIELDS.items() for f in fields}
+
+
+class SpecMismatchError(RuntimeError):
+    """The policy cannot run on this robot (joint names or sensors do not match); the message says why."""
+
+
+def inputs_for(names: Iterable[str]) -> tuple[str, ...]:
+    """The sensor inputs (in INPUTS order) that provide ``RobotState`` fields (or input names) ``names``.
+
+    ``joint_names`` comes with the joint states and ``prev_action`` from the controller itself.
+    """
+    need = set()
+    for n in names:
+        if n in INPUT_FIELDS:
+            need.add(n)
+        elif n in _FIELD_INPUT:
+            need.add(_FIELD_INPUT[n])
+        elif n == "joint_names":
+            need.add("joint_states")
+        elif n != "prev_action":
+            raise SpecMismatchError(f"the policy needs {n!r}, which no sensor input of the controller gives")
+    return tuple(i for i in INPUTS if i in need)
+
+
+def check_joint_names(policy_joints: Sequence[str], robot_joints: Sequence[str]) -> None:
+    """Refuse a policy whose joints are not all on the robot (contract 3: names, never indices)."""
+    missing = [j for j in policy_joints if j not in set(robot_joints)]
+    if missing:
+        raise SpecMismatchError(
+            f"policy joints {missing} are not on the robot; /joint_states names: {list(robot_joints)}"
+        )
+
+
+class SensorCache:
+    """Latest good sensor values; joint values are stored in the policy's joint order."""
+
+    def __init__(self, joint_names: Sequence[str]) -> None:
+        self.joint_names = tuple(joint_names)
+        n = len(self.joint_names)
+        self.joint_pos = np.zeros(n)
+        self.joint_vel = np.zeros(n)
+        self.base_pos: np.ndarray | None = None
+        self.base_quat: np.ndarray | None = None
+        self.base_lin_vel: np.ndarray | None = None
+        self.base_ang_vel: np.ndarray | None = None
+        self.foot_contacts: np.ndarray | None = None
+        self.count = dict.fromkeys(INPUTS, 0)
+        self.rejected = dict.fromkeys(INPUTS, 0)
+        self.bad = dict.fromkeys(INPUTS, False)
+        self.last_error = ""
+        self.seen_joint_names: tuple[str, ...] = ()
+
+    def _reject(self, name: str, why: str) -> bool:
+        self.rejected[name] += 1
+        self.bad[name] = True
+        self.last_error = f"{name}: {why}"
+        return False
+
+    def _accept(self, name: str) -> bool:
+        self.count[name] += 1
+        self.bad[name] = False
+        return True
+
+    def update_joints(self, names: Sequence[str], pos: Sequence[float], vel: Sequence[float]) -> bool:
+        """A JointState: names, positions and (possibly empty) velocities; any order, extra joints ok."""
+        self.seen_joint_names = tuple(names)
+        p = np.asarray(pos, dtype=np.float64)
+        v = np.asarray(vel, dtype=np.float64) if len(vel) else np.zeros(len(names))
+        if p.shape != (len(names),) or v.shape != (len(names),):
+            return self._reject("joint_states", "names, positions and velocities differ in length")
+        index = {n: i for i, n in enumerate(names)}
+        try:
+            idx = [index[j] for j in self.joint_names]
+        except KeyError as exc:
+            return self._reject("joint_states", f"joint {exc.args[0]!r} missing")
+        p, v = p[idx], v[idx]
+        if not (np.all(np.isfinite(p)) and np.all(np.isfinite(v))):
+            return self._reject("joint_states", "NaN/inf in positions or velocities")
+        self.joint_pos, self.joint_vel = p, v
+        return self._accept("joint_states")
+
+    def update_imu(self, quat_xyzw: Sequence[float], ang_vel: Sequence[float]) -> bool:
+        q = np.asarray(quat_xyzw, dtype=np.float64)
+        w = np.asarray(ang_vel, dtype=np.float64)
+        if q.shape != (4,) or w.shape != (3,) or not (np.all(np.isfinite(q)) and np.all(np.isfinite(w))):
+            return self._reject("imu", "orientation/angular velocity not finite")
+        norm = float(np.linalg.norm(q))
+        if not math.isclose(norm, 1.0, abs_tol=1e-3):
+            return self._reject("imu", f"orientation quaternion has norm {norm:.4f}, not 1")
+        self.base_quat, self.base_ang_vel = q, w  # not renormalised: the numbers stay the sensor's
+        return self._accept("imu")
+
+    def update_odom(self, pos: Sequence[float], lin_vel: Sequence[float]) -> bool:
+        p = np.asarray(pos, dtype=np.float64)
+        v = np.asarray(lin_vel, dtype=np.float64)
+        if p.shape != (3,) or v.shape != (3,) or not (np.all(np.isfinite(p)) and np.all(np.isfinite(v))):
+            return self._reject("odom", "position/velocity not finite")
+        self.base_pos, self.base_lin_vel = p, v
+        return self._accept("odom")
+
+    def update_contacts(self, values: Sequence[float]) -> bool:
+        c = np.asarray(values, dtype=np.float64)
+        if c.ndim != 1 or c.size == 0 or not np.all(np.isfinite(c)):
+            return self._reject("contacts", "contact values empty or not finite")
+        self.foot_contacts = c
+        return self._accept("contacts")
+
+    def robot_state(self, prev_action: np.ndarray | None) -> RobotState:
+        return RobotState(
+            joint_names=self.joint_names,
+            joint_pos=self.joint_pos.copy(),
+            joint_vel=self.joint_vel.copy(),
+            base_pos=self.base_pos,
+            base_quat=self.base_quat,
+            base_lin_vel=self.base_lin_vel,
+            base_ang_vel=self.base_ang_vel,
+            foot_contacts=self.foot_contacts,
+            prev_action=prev_action,
+        )

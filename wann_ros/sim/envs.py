@@ -1,0 +1,269 @@
+"""gymnasium envs: thin wrappers over :class:`QuadrupedWorld` and :class:`SwingUpBatch`.
+
+Observations are made only by :func:`build_observation` from a :class:`RobotState`, and actions become
+commands only through :meth:`ActionSpec.to_command`, so the ROS nodes see the same numbers.
+An env is reusable across episodes: ``reset(seed=...)`` restores the saved world instead of rebuilding it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+
+from wann_ros.sim import robot_specs as rs
+from wann_ros.sim.damage import MORPHOLOGIES, Damage, parse_damage
+from wann_ros.sim.knobs import SimKnobs
+from wann_ros.sim.observation import RobotState, build_observation, compile_observation, quat_to_rpy
+from wann_ros.sim.progress import EarlyStop, WalkProgress
+from wann_ros.sim.swingup import SwingUpBatch, SwingUpParams
+from wann_ros.sim.world import QuadrupedWorld
+
+DamageLike = str | Damage | Mapping[str, Any] | None
+
+
+def _morphology(morphology: DamageLike) -> Damage:
+    if isinstance(morphology, str) and morphology not in MORPHOLOGIES and ":" not in morphology:
+        raise ValueError(
+            f"unknown morphology {morphology!r}; presets: {sorted(MORPHOLOGIES)} "
+            "(or a damage text such as 'shorten:back_left=0.5')"
+        )
+    return parse_damage(morphology)
+
+
+class _QuadrupedEnv(gym.Env):
+    """Shared plumbing: world, specs, rendering, damage. ``gui=True`` opens pybullet's window."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 30}
+
+    def __init__(
+        self,
+        robot: str,
+        obs_spec,
+        act_spec,
+        morphology: DamageLike,
+        knobs: SimKnobs | None,
+        damage_schedule: Sequence[tuple[int, DamageLike]],
+        render_mode: str | None,
+        gui: bool,
+    ) -> None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
+        self.render_mode = render_mode
+        self.morphology = _morphology(morphology)
+        self.schedule = sorted((int(k), parse_damage(d)) for k, d in damage_schedule)
+        self.obs_spec, self.act_spec = obs_spec, act_spec
+        self._build = compile_observation(obs_spec)
+        self.world = QuadrupedWorld(robot, self.morphology, knobs, gui=gui)
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.world.control_period)}
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (act_spec.size,), np.float32)
+        self.t = 0
+
+    def _obs(self) -> np.ndarray:
+        return self._build(self.world.robot_state()).astype(np.float32)
+
+    def _apply_scheduled_damage(self) -> None:
+        for step, damage in self.schedule:
+            if step == self.t:
+                self.apply_damage(damage)
+
+    def apply_damage(self, damage: DamageLike) -> bool:
+        """Damage the robot now, mid-episode; returns True if the body was respawned."""
+        return self.world.apply_damage(damage)
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode == "rgb_array":
+            return self.world.render()
+        return None
+
+    def close(self) -> None:
+        self.world.close()
+
+
+class AntDamageEnv(_QuadrupedEnv):
+    """pybullet Ant under the Hebbian paper's protocol (Najarro & Risi 2020) with AntBulletEnv-v0 physics.
+
+    ``reset`` runs ``burn_in`` zero-action steps (they count towards ``max_steps``); the reward is the
+    step's progress in paper units; the episode ends at ``max_steps`` env steps or, with ``early_stop``,
+    by the paper's rule. ``info["distance"]`` = {"paper_units": ..., "metres": ...} since the burn-in.
+    ``damage_schedule``: (policy step, damage) pairs applied before that step, mid-episode.
+    """
+
+    def __init__(
+        self,
+        morphology: DamageLike = "standard",
+        knobs: SimKnobs | None = None,
+        burn_in: int = 40,
+        max_steps: int = 1000,
+        early_stop: bool = True,
+        damage_schedule: Sequence[tuple[int, DamageLike]] = (),
+        render_mode: str | None = None,
+        gui: bool = False,
+    ) -> None:
+        if not 0 <= burn_in < max_steps:
+            raise ValueError(f"need 0 <= burn_in < max_steps, got burn_in={burn_in}, max_steps={max_steps}")
+        super().__init__(
+            "ant",
+            rs.ant_observation_spec(),
+            rs.ant_action_spec(),
+            morphology,
+            knobs,
+            damage_schedule,
+            render_mode,
+            gui,
+        )
+        self.burn_in, self.max_steps, self.early_stop = burn_in, max_steps, early_stop
+        self.observation_space = gym.spaces.Box(-rs.ANT_OBS_CLIP, rs.ANT_OBS_CLIP, (28,), np.float32)
+        self.progress = WalkProgress(rs.ANT_TARGET_XY, self.world.control_period)
+        self.stop_rule = EarlyStop()
+        self._x0 = 0.0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.world.reset(self.np_random, damage=self.morphology)
+        zeros = np.zeros(self.act_spec.size)
+        for _ in range(self.burn_in):
+            self.world.step(self.act_spec.to_command(zeros), zeros)
+        self.progress.reset(self.world.centroid_xy)
+        self.stop_rule.reset()
+        self.t = 0
+        self._x0 = float(self.world.robot_state(noisy=False).base_pos[0])
+        return self._obs(), self._info(False)
+
+    def apply_damage(self, damage: DamageLike) -> bool:
+        respawned = self.world.apply_damage(damage)
+        if respawned:
+            self.progress.rebase(self.world.centroid_xy)
+        return respawned
+
+    def _info(self, fallen: bool) -> dict[str, Any]:
+        metres = float(self.world.robot_state(noisy=False).base_pos[0]) - self._x0
+        return {
+            "distance": {"paper_units": self.progress.total, "metres": metres},
+            "fallen": fallen,
+            "steps": self.burn_in + self.t,
+        }
+
+    def step(self, action):
+        self._apply_scheduled_damage()
+        a = np.asarray(action, dtype=np.float64)
+        self.world.step(self.act_spec.to_command(a), a)
+        obs = self._obs()
+        reward = self.progress.update(self.world.centroid_xy)
+        fallen = self.world.fallen or not np.all(np.isfinite(obs))
+        terminated = self.early_stop and self.stop_rule.update(self.t, reward, fallen)
+        self.t += 1
+        truncated = self.burn_in + self.t >= self.max_steps and not terminated
+        return obs, reward, terminated, truncated, self._info(fallen)
+
+
+class A1Env(_QuadrupedEnv):
+    """Unitree A1 walking along +x with joint position (PD) control and proprioceptive observations.
+
+    Reward per step: ``dx - 0.5 |dy| - 0.002 |a - a_prev|^2`` (base displacement in metres, network
+    actions). Terminates when the base drops below 0.15 m or |roll| or |pitch| exceeds 1 rad.
+    """
+
+    def __init__(
+        self,
+        morphology: DamageLike = "standard",
+        knobs: SimKnobs | None = None,
+        max_steps: int = 1000,
+        damage_schedule: Sequence[tuple[int, DamageLike]] = (),
+        render_mode: str | None = None,
+        gui: bool = False,
+    ) -> None:
+        super().__init__(
+            "a1",
+            rs.a1_observation_spec(),
+            rs.a1_action_spec(),
+            morphology,
+            knobs,
+            damage_schedule,
+            render_mode,
+            gui,
+        )
+        self.max_steps = max_steps
+        size = self.obs_spec.size
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (size,), np.float32)
+        self._prev_xy = np.zeros(2)
+        self._x0 = 0.0
+        self._prev_action = np.zeros(self.act_spec.size)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.world.reset(self.np_random, damage=self.morphology)
+        self.t = 0
+        pos = self.world.ground_truth().base_pos
+        self._prev_xy, self._x0 = pos[:2].copy(), float(pos[0])
+        self._prev_action = np.zeros(self.act_spec.size)
+        return self._obs(), self._info(False)
+
+    def _info(self, fallen: bool) -> dict[str, Any]:
+        return {
+            "distance": {"metres": float(self.world.ground_truth().base_pos[0]) - self._x0},
+            "fallen": fallen,
+            "steps": self.t,
+        }
+
+    def step(self, action):
+        self._apply_scheduled_damage()
+        a = np.clip(np.nan_to_num(np.asarray(action, dtype=np.float64)), -1.0, 1.0)
+        self.world.step(self.act_spec.to_command(a), a)
+        self.t += 1
+        truth = self.world.ground_truth()
+        dx, dy = truth.base_pos[:2] - self._prev_xy
+        reward = float(dx - 0.5 * abs(dy) - 0.002 * np.sum((a - self._prev_action) ** 2))
+        self._prev_xy, self._prev_action = truth.base_pos[:2].copy(), a
+        roll, pitch, _ = quat_to_rpy(truth.base_quat)
+        fallen = self.world.fallen or abs(roll) > 1.0 or abs(pitch) > 1.0
+        truncated = self.t >= self.max_steps and not fallen
+        return self._obs(), reward, fallen, truncated, self._info(fallen)
+
+
+class CartPoleSwingUpEnv(gym.Env):
+    """The WANN paper's cart-pole swing-up (see :mod:`wann_ros.sim.swingup`), one cart."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 100}
+
+    def __init__(self, params: SwingUpParams | None = None, render_mode: str | None = None) -> None:
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError("render_mode must be 'rgb_array' or None")
+        self.render_mode = render_mode
+        self.batch = SwingUpBatch(1, params)
+        self.obs_spec = rs.swingup_observation_spec()
+        self.act_spec = rs.swingup_action_spec()
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (5,), np.float64)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def robot_state(self) -> RobotState:
+        """The cart and pole as two joints, (cart position, pole angle), for the observation builder."""
+        x, x_dot, theta, theta_dot = self.batch.state[0]
+        return RobotState(rs.SWINGUP_JOINTS, np.array([x, theta]), np.array([x_dot, theta_dot]))
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.batch.reset([self.np_random])
+        return build_observation(self.obs_spec, self.robot_state()), {}
+
+    def step(self, action):
+        a = np.asarray(action, dtype=np.float64).reshape(1)
+        _, reward, done = self.batch.step(a)
+        terminated = bool(self.batch.out_of_bounds[0])
+        truncated = bool(done[0]) and not terminated
+        return (
+            build_observation(self.obs_spec, self.robot_state()),
+            float(reward[0]),
+            terminated,
+            truncated,
+            {},
+        )
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array":
+            return None
+        from wann_ros.sim.render import swingup_frame
+
+        return swingup_frame(self.batch.state[0], self.batch.params)

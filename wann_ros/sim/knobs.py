@@ -1,0 +1,65 @@
+"""Sim-to-real randomisation knobs: one dataclass, everything off by default (the paper protocol).
+
+Ranges are ``(low, high)`` and are drawn uniformly once per episode from the episode's seeded stream, so
+an episode is reproducible from its seed. With every knob off no random numbers are drawn at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+Range = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class SimKnobs:
+    """``ground_friction``: lateral friction of the ground; ``mass_scale``: factor per link mass;
+    ``motor_strength``: factor per joint motor; ``latency_steps``: commands act this many control steps
+    late; ``joint_pos_noise`` (rad), ``joint_vel_noise`` (rad/s), ``imu_noise`` (rad/s on the gyro,
+    rad of random tilt on the orientation): Gaussian sensor noise std; ``push_force`` (N): a horizontal
+    push on the base lasting one control step, every ``push_interval`` control steps."""
+
+    ground_friction: Range | None = None
+    mass_scale: Range | None = None
+    motor_strength: Range | None = None
+    latency_steps: int = 0
+    joint_pos_noise: float = 0.0
+    joint_vel_noise: float = 0.0
+    imu_noise: float = 0.0
+    push_force: float = 0.0
+    push_interval: int = 200
+
+    def __post_init__(self) -> None:
+        for name in ("ground_friction", "mass_scale", "motor_strength"):
+            r = getattr(self, name)
+            if r is None:
+                continue
+            if len(r) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in r):
+                raise ValueError(f"SimKnobs.{name} must be a (low, high) pair of numbers, got {r!r}")
+            if not 0.0 <= r[0] <= r[1]:
+                raise ValueError(f"SimKnobs.{name} needs 0 <= low <= high, got {r!r}")
+            object.__setattr__(self, name, (float(r[0]), float(r[1])))
+        if not isinstance(self.latency_steps, int) or not 0 <= self.latency_steps <= 100:
+            raise ValueError(f"SimKnobs.latency_steps must be an int in 0..100, got {self.latency_steps!r}")
+        for name in ("joint_pos_noise", "joint_vel_noise", "imu_noise", "push_force"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"SimKnobs.{name} must be a finite number >= 0, got {v!r}")
+        if not isinstance(self.push_interval, int) or self.push_interval < 1:
+            raise ValueError(f"SimKnobs.push_interval must be an int >= 1, got {self.push_interval!r}")
+
+    @property
+    def randomises_episode(self) -> bool:
+        """True if a reset draws physical parameters (friction, masses, motor strength)."""
+        return any(r is not None for r in (self.ground_friction, self.mass_scale, self.motor_strength))
+
+    @property
+    def noisy(self) -> bool:
+        """True if sensor readings get noise."""
+        return self.joint_pos_noise > 0 or self.joint_vel_noise > 0 or self.imu_noise > 0
+
+    @property
+    def active(self) -> bool:
+        """True if any knob is on."""
+        return self.randomises_episode or self.noisy or self.latency_steps > 0 or self.push_force > 0
