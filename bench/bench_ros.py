@@ -13,6 +13,7 @@ reports the controller's overruns (diagnostics) and its resident memory at start
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -38,12 +39,10 @@ def echo_main() -> int:
     rclpy.init()
     node = Node("echo")
     pub = node.create_publisher(Float64MultiArray, TOPIC, reliable_qos(True))
-    node.create_subscription(JointState, "/joint_states",
-                             lambda m: pub.publish(Float64MultiArray(data=list(m.position))), reliable_qos(True))
-    try:
+    echo = lambda m: pub.publish(Float64MultiArray(data=list(m.position)))  # noqa: E731
+    node.create_subscription(JointState, "/joint_states", echo, reliable_qos(True))
+    with contextlib.suppress(KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         rclpy.spin(node)
-    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        pass
     rclpy.try_shutdown()
     return 0
 
@@ -55,21 +54,32 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(robot, executor, rate: float, seconds: float) -> np.ndarray:
-    """Publish sensor sets at ``rate`` for ``seconds``; returns the round-trip latencies (s)."""
+def measure(robot, executor, rate: float, seconds: float) -> tuple[np.ndarray, int]:
+    """Ping-pong at ``rate``: one sensor set per period, wait (at most the period) for its command.
+
+    Returns the latencies (s) and the number of sets whose command did not come within the period (after
+    such a miss the late reply is drained, so it is never paired with the next set)."""
     period = 1.0 / rate
-    robot.latencies.clear()
-    start = time.perf_counter()
-    next_t = start
+    latencies, missed = [], 0
+    start = next_t = time.perf_counter()
     while time.perf_counter() - start < seconds:
-        robot.send()
+        robot.reply = None
+        sent = robot.send()
+        deadline = sent + period
+        while robot.reply is None and (left := deadline - time.perf_counter()) > 0:
+            executor.spin_once(timeout_sec=left)
+        if robot.reply is None:
+            missed += 1
+            drain = time.perf_counter() + 0.05
+            while time.perf_counter() < drain:
+                executor.spin_once(timeout_sec=0.01)
+            next_t = time.perf_counter()
+        else:
+            latencies.append(robot.reply - sent)
         next_t += period
-        while (remaining := next_t - time.perf_counter()) > 0:
-            executor.spin_once(timeout_sec=remaining)
-    end = time.perf_counter() + 0.5
-    while time.perf_counter() < end:
-        executor.spin_once(timeout_sec=0.05)
-    return np.array(robot.latencies)
+        while (left := next_t - time.perf_counter()) > 0:
+            executor.spin_once(timeout_sec=left)
+    return np.array(latencies), missed
 
 
 def make_robot():
@@ -90,12 +100,11 @@ def make_robot():
             self.odom = self.create_publisher(Odometry, "/odom", q)
             self.contacts = self.create_publisher(Float64MultiArray, "/foot_contacts", q)
             self.create_subscription(Float64MultiArray, TOPIC, self._on_cmd, q)
-            self.sent: list[float] = []
-            self.latencies: list[float] = []
+            self.reply: float | None = None
             self.received = 0
             self.k = 0
 
-        def send(self) -> None:
+        def send(self) -> float:
             self.k += 1
             t = self.k * 0.002
             quat = np.array([0.0, 0.0, 0.0, 1.0])
@@ -103,14 +112,14 @@ def make_robot():
             self.odom.publish(ros_msgs.odom_msg(t, "world", "base", np.array([0, 0, 0.6]), quat, np.zeros(3),
                                                 np.zeros(3)))
             self.contacts.publish(ros_msgs.array_msg([1.0, 0.0, 1.0, 0.0]))
-            pos = 0.1 * np.sin(0.01 * self.k + np.arange(8)) + np.array(rs.ANT_LOWER) * 0 + 1.0
-            self.sent.append(time.perf_counter())
-            self.js.publish(ros_msgs.joint_state_msg(t, rs.ANT_JOINTS, pos, np.zeros(8)))
+            pos = 0.1 * np.sin(0.01 * self.k + np.arange(8))
+            msg = ros_msgs.joint_state_msg(t, rs.ANT_JOINTS, pos, np.zeros(8))
+            sent = time.perf_counter()
+            self.js.publish(msg)
+            return sent
 
         def _on_cmd(self, msg) -> None:
-            now = time.perf_counter()
-            if self.received < len(self.sent):
-                self.latencies.append(now - self.sent[self.received])
+            self.reply = time.perf_counter()
             self.received += 1
 
     return Robot()
@@ -137,15 +146,15 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
     executor.add_node(monitor)
     try:
         warm = time.perf_counter()
-        while robot.received < 20 and time.perf_counter() - warm < 20:  # discovery, configure, activate
+        while robot.received < 20 and time.perf_counter() - warm < 30:  # discovery, configure, activate
             robot.send()
-            executor.spin_once(timeout_sec=0.05)
+            end = time.perf_counter() + 0.05
+            while time.perf_counter() < end:
+                executor.spin_once(timeout_sec=0.01)
         if robot.received < 20:
             raise RuntimeError(f"{kind} did not answer; see {log_dir}")
-        robot.sent.clear()
-        robot.received = 0
         rss0 = rss_mb(proc.pid)
-        lat = measure(robot, executor, rate, seconds)
+        lat, missed = measure(robot, executor, rate, seconds)
         rss1 = rss_mb(proc.pid)
         diag = dict(monitor.diagnostics)
     finally:
@@ -155,7 +164,7 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
         monitor.destroy_node()
     return {
         "target": kind, "rate_hz": rate, "seconds": seconds, "answered": len(lat),
-        "sent": len(robot.sent), "median_ms": 1e3 * float(np.median(lat)),
+        "missed": missed, "median_ms": 1e3 * float(np.median(lat)),
         "p99_ms": 1e3 * float(np.percentile(lat, 99)), "rss_start_mb": rss0, "rss_end_mb": rss1,
         "overruns": int(diag.get("overruns", -1)) if kind == "controller" else None,
     }
@@ -188,7 +197,8 @@ def main() -> int:
                 results.append(r)
                 print(json.dumps(r), flush=True)
             echo, ctl = results[-2], results[-1]
-            print(f"rate {rate:g} Hz: controller median {ctl['median_ms']:.3f} ms (p99 {ctl['p99_ms']:.3f}) vs "
+            print(f"rate {rate:g} Hz: controller median {ctl['median_ms']:.3f} ms "
+                  f"(p99 {ctl['p99_ms']:.3f}) vs "
                   f"echo {echo['median_ms']:.3f} ms (p99 {echo['p99_ms']:.3f}): ratio "
                   f"{ctl['median_ms'] / echo['median_ms']:.2f} (target <= 1.2)", flush=True)
         if args.soak_seconds > 0:

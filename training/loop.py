@@ -87,10 +87,11 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
         raise ValueError("checkpoint_every must be >= 1")
     rows: list[dict[str, Any]] = []
     best_generation: int | None = None
-    if resume and run.checkpoint.exists():
-        ck = load_checkpoint(run.checkpoint)
-        search.load_state_dict(ck["search"])
-        rows, best_generation = list(ck["log"]), ck["best_generation"]
+    if resume:  # the log is rewritten from the checkpoint: rows of a lost generation go
+        if run.checkpoint.exists():
+            ck = load_checkpoint(run.checkpoint)
+            search.load_state_dict(ck["search"])
+            rows, best_generation = list(ck["log"]), ck["best_generation"]
         run.write_log(rows)
     meta = run.meta()
     writer = BestPolicyWriter(search, run, meta)

@@ -309,13 +309,14 @@ def export_onnx(
     policy: Policy,
     path: str | Path | None = None,
     *,
-    dtype: str = "float32",
+    dtype: str = "float64",
     expand: bool = False,
     opset: int | None = None,
 ) -> onnx.ModelProto:
     """The ONNX model of ``policy`` (any kind); written to ``path`` when given.
 
-    ``dtype`` ("float32" or "float64") is the element type of every float tensor; ``expand`` stores a
+    ``dtype`` ("float64" or "float32") is the element type of every float tensor (float64, the
+    default, follows the numpy runtime to ~1e-12 even over long Hebbian runs); ``expand`` stores a
     chromatic network's dense weights instead of pool + colours; ``opset`` defaults to
     :func:`target_opset`.
     """

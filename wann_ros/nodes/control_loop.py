@@ -15,7 +15,7 @@ import numpy as np
 from wann_ros.nodes.safety import EStop, SafeCommand, SafetyGate, SoftStart, Watchdog
 from wann_ros.nodes.sensors import SensorCache, inputs_for
 from wann_ros.policies.base import Policy
-from wann_ros.sim.observation import build_observation, required_inputs
+from wann_ros.sim.observation import compile_observation, required_inputs
 
 
 @dataclass
@@ -83,6 +83,7 @@ class ControlLoop:
         self.spec = spec
         self.period = period
         self.required = inputs_for(required_inputs(spec.observation))
+        self.build_observation = compile_observation(spec.observation)  # the shared builder, validated once
         self.sensors = SensorCache(spec.action.joint_names)
         timeouts = {name: config.input_timeouts.get(name, config.input_timeout) for name in self.required}
         self.watchdog = Watchdog(timeouts)
@@ -132,7 +133,7 @@ class ControlLoop:
         return result
 
     def _run_policy(self, now: float) -> StepResult:
-        obs = build_observation(self.spec.observation, self.sensors.robot_state(self.prev_action))
+        obs = self.build_observation(self.sensors.robot_state(self.prev_action))
         if not np.all(np.isfinite(obs)):
             return StepResult(self.gate.last.copy(), "non-finite observation")
         t0 = time.perf_counter()

@@ -66,7 +66,7 @@ class ControllerNode(LifecycleNode):
         self.timer = None
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.diag_timer = None
-        lockstep = self.get_parameter("lockstep").value
+        lockstep = self.lockstep = self.get_parameter("lockstep").value  # fixed at start-up
         qos = ros_msgs.reliable_qos(lockstep)
         self.create_subscription(JointState, "/joint_states", self._on_joints, qos)
         self.create_subscription(Imu, "/imu/data", self._on_imu, qos)
@@ -84,20 +84,20 @@ class ControllerNode(LifecycleNode):
         return self.get_parameter(name).value
 
     def _now(self) -> float:
-        if self._param("lockstep"):
+        if self.lockstep:
             return self.lockstep_stamp
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _received(self, name: str, msg, stamp: float | None = None) -> None:
         """Every sensor message: remembered (replayed into the loop at configure), applied, watchdog fed."""
         self.arrivals[name] += 1
-        if stamp is not None and self._param("lockstep"):
+        if stamp is not None and self.lockstep:
             self.lockstep_stamp = max(self.lockstep_stamp, stamp)
         self.latest[name] = (msg, self._now())
         if self.loop is None:
             return
         self._apply(name, msg, self._now())
-        if self._param("lockstep"):
+        if self.lockstep:
             self._lockstep_tick()
 
     def _apply(self, name: str, msg, received: float) -> None:
@@ -146,7 +146,7 @@ class ControllerNode(LifecycleNode):
 
     def _publish_safe_now(self) -> None:
         """The safe command at once, not at the next tick (not in lock-step: one command per sim step)."""
-        if self.loop is not None and self.cmd_pub is not None and not self._param("lockstep"):
+        if self.loop is not None and self.cmd_pub is not None and not self.lockstep:
             self.cmd_pub.publish(ros_msgs.array_msg(self.loop.gate(self.loop.safe_command())))
 
     def _publish_diagnostics(self) -> None:
@@ -220,7 +220,7 @@ class ControllerNode(LifecycleNode):
         loop.reset(self._param("seed"))
         self._apply_plasticity(self._param("plasticity"))
         topic = self._param("command_topic") or f"/joint_group_{spec.action.mode}_controller/commands"
-        lockstep = self._param("lockstep")
+        lockstep = self.lockstep
         self.cmd_pub = self.create_publisher(Float64MultiArray, topic, ros_msgs.reliable_qos(lockstep))
         if not lockstep:
             self.timer = self.create_timer(loop.period, self._tick)
@@ -250,7 +250,7 @@ class ControllerNode(LifecycleNode):
         self.loop.activate()
         self.state_label = "active"
         self.get_logger().info("active: ramping in from the safe command")
-        if self._param("lockstep"):
+        if self.lockstep:
             self._lockstep_tick()  # answer the sensor set that arrived while inactive
         return SUCCESS
 
@@ -323,7 +323,9 @@ class ControllerNode(LifecycleNode):
         for prm in params:
             if prm.name == "plasticity":
                 self._apply_plasticity(bool(prm.value))
-            elif prm.name in ("policy", "rate", "lockstep") and self.loop is not None:
+            elif prm.name == "lockstep":
+                return SetParametersResult(successful=False, reason="lockstep is fixed at start-up")
+            elif prm.name in ("policy", "rate") and self.loop is not None:
                 return SetParametersResult(successful=False, reason=f"{prm.name} is read at configure time")
         return SetParametersResult(successful=True)
 

@@ -345,13 +345,7 @@ class QuadrupedWorld:
         push = self._push_force()
         if cfg.control == "torque":
             torque = np.minimum(np.maximum(cmd, -self._effort), self._effort) * self._gain
-            pb.setJointMotorControlArray(
-                body,
-                self._free_idx,
-                pb.TORQUE_CONTROL,
-                forces=(torque if self._all_free else torque[self._free]).tolist(),
-                **c,
-            )
+            self._apply_torques(torque)
             if push is not None:
                 pb.applyExternalForce(body, -1, push, (0, 0, 0), pb.LINK_FRAME, **c)
             pb.stepSimulation(**c)
@@ -364,13 +358,7 @@ class QuadrupedWorld:
                 torque = (
                     np.minimum(np.maximum(kp * (cmd - q) - kd * qd, -self._effort), self._effort) * self._gain
                 )
-                pb.setJointMotorControlArray(
-                    body,
-                    self._free_idx,
-                    pb.TORQUE_CONTROL,
-                    forces=(torque if self._all_free else torque[self._free]).tolist(),
-                    **c,
-                )
+                self._apply_torques(torque)
                 if push is not None:
                     pos, quat = pb.getBasePositionAndOrientation(body, **c)
                     world_push = quat_to_matrix(np.asarray(quat)) @ push
@@ -384,6 +372,16 @@ class QuadrupedWorld:
         if self._contacts_obs is None:
             self._contacts_obs = self._contacts_now
         self._read()
+
+    def _apply_torques(self, torque: np.ndarray) -> None:
+        """Torques on the joints that are not locked (locked ones keep their holding motor)."""
+        if self._all_free:
+            forces = torque.tolist()
+        elif self._free_idx:
+            forces = torque[self._free].tolist()
+        else:
+            return
+        pb.setJointMotorControlArray(self._body, self._free_idx, pb.TORQUE_CONTROL, forces=forces, **self._c)
 
     def _push_force(self) -> np.ndarray | None:
         """A horizontal push (base frame, N) this step, or None."""

@@ -1,0 +1,52 @@
+"""``ChromaticConfig``: the ``chromatic`` algorithm's YAML keys, validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: how the edges of the network share weights (see docs/chromatic.md)
+STRUCTURES = ("learned", "random", "toeplitz", "masked", "dense")
+
+
+@dataclass(frozen=True)
+class ChromaticConfig:
+    generations: int = 200
+    structure: str = "learned"
+    colors: int = 17  # P, the shared weight pool ("learned" and "random")
+    hidden: tuple[int, ...] = (41,)
+    popsize: int = 32  # ES candidates per generation (popsize / 2 antithetic pairs)
+    episodes: int = 1  # per morphology
+    # OpenAI-ES over the pool and biases (or the dense weights)
+    sigma: float = 0.1
+    lr: float = 0.02
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    sigma_decay: float = 1.0
+    sigma_min: float = 0.0
+    init_std: float = 0.1
+    # colouring controller (REINFORCE on independent per-edge categorical logits)
+    controller_lr: float = 0.05
+    baseline_decay: float = 0.9  # moving-average baseline b <- d b + (1 - d) mean(R)
+    entropy: float = 0.01  # entropy bonus coefficient
+    hidden_activation: str = "tanh"
+    output_activation: str = "tanh"
+    morphologies: tuple[str, ...] | None = None  # None: the task's own
+    max_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.structure not in STRUCTURES:
+            raise ValueError(f"structure must be one of {STRUCTURES}, got {self.structure!r}")
+        if self.generations < 1 or self.episodes < 1:
+            raise ValueError("generations and episodes must be >= 1")
+        if self.popsize < 2 or self.popsize % 2:
+            raise ValueError(f"popsize must be even and >= 2 (antithetic pairs), got {self.popsize}")
+        if not 1 <= self.colors <= 0xFFFF:
+            raise ValueError(f"colors (the pool size P) must be in 1..65535, got {self.colors}")
+        if any(h < 1 for h in self.hidden):
+            raise ValueError(f"hidden widths must be >= 1, got {self.hidden}")
+        if self.init_std < 0 or self.controller_lr < 0 or self.entropy < 0:
+            raise ValueError("init_std, controller_lr and entropy must be >= 0")
+        if not 0 <= self.baseline_decay < 1:
+            raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")

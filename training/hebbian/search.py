@@ -1,0 +1,83 @@
+"""The ``hebbian`` search: OpenAI-ES over the flat Hebbian coefficient vector (Najarro & Risi 2020).
+
+A candidate is the flat rule vector of :class:`~wann_ros.policies.hebbian.HebbianPolicy` (A, B, C, D,
+eta per synapse: 61,440 numbers for 28->128->64->8). Every episode the runner resets the policy with a
+seed derived from the episode seed, so the initial weights are redrawn from ``U(-0.1, 0.1)`` each
+episode, reproducibly; a mirrored pair shares its episodes (and so its initial weights). The fitness is
+the mean over the task's morphologies (ant: standard and right_front; left_front is held out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from training.algorithm import Search
+from training.builders import mlp_sizes, policy_spec_for
+from training.hebbian.config import HebbianConfig
+from training.seeding import strategy_seed
+from training.strategies import OpenAIES
+from training.tasks import make_task
+from wann_ros.policies.hebbian import HebbianPolicy, hebbian_param_count
+
+BUILDER = "training.hebbian.search:hebbian_mlp"
+
+
+def hebbian_mlp(candidate: np.ndarray, env: Any, hidden: Sequence[int] = (128, 64), **options: Any) -> HebbianPolicy:
+    """Builder: a flat coefficient vector -> a HebbianPolicy on ``env``'s observation/action layout."""
+    spec = policy_spec_for(env, "hebbian")
+    sizes = mlp_sizes(spec, hidden)
+    flat = np.asarray(candidate, dtype=np.float64)
+    n = hebbian_param_count(sizes, options.get("rule_mode", "synapse"))
+    if flat.shape != (n,):
+        raise ValueError(f"Hebbian network {sizes} ({options.get('rule_mode', 'synapse')} rules) needs "
+                         f"{n} coefficients, got shape {flat.shape}")
+    return HebbianPolicy.from_flat(flat, sizes, spec, **options)
+
+
+class HebbianSearch(Search):
+    """ES over the coefficients; mirrored pairs see the same episodes (common random numbers)."""
+
+    def __init__(self, config: HebbianConfig, strategy: OpenAIES, **kwargs: Any) -> None:
+        super().__init__(strategy, **kwargs)
+        self.config = config
+
+    def seed_keys(self, n_candidates: int) -> Sequence[int] | None:
+        if self.config.mirrored_seeds:
+            return np.arange(n_candidates) % (n_candidates // 2)
+        return None
+
+
+def network_sizes(task: Any, hidden: Sequence[int]) -> list[int]:
+    """Layer sizes of the network on ``task``'s env (input and output from its spec)."""
+    env = task.make_env(0)
+    try:
+        return mlp_sizes(policy_spec_for(env, "hebbian"), hidden)
+    finally:
+        env.close()
+
+
+def initial_coefficients(config: HebbianConfig, dim: int, seed: np.random.SeedSequence) -> np.ndarray:
+    """The ES starting mean (the reference code starts from ``N(0, 1)`` coefficients)."""
+    rng = np.random.default_rng(seed)
+    if config.coeff_init == "uniform":
+        return rng.uniform(-config.coeff_std, config.coeff_std, dim)
+    return rng.normal(0.0, config.coeff_std, dim)
+
+
+def make_search(config: HebbianConfig, task_name: str, seed: int) -> HebbianSearch:
+    runner_args = {} if config.max_steps is None else {"max_steps": config.max_steps}
+    task = make_task(task_name, BUILDER, {"hidden": list(config.hidden), **config.plasticity()},
+                     morphologies=config.morphologies, runner_args=runner_args)
+    sizes = network_sizes(task, config.hidden)
+    dim = hebbian_param_count(sizes, config.rule_mode)
+    init_seq, strategy_seq = strategy_seed(seed).spawn(2)
+    strategy = OpenAIES(
+        initial_coefficients(config, dim, init_seq), config.popsize, sigma=config.sigma, lr=config.lr,
+        optimizer=config.optimizer, momentum=config.momentum, weight_decay=config.weight_decay,
+        sigma_decay=config.sigma_decay, sigma_min=config.sigma_min, lr_decay=config.lr_decay,
+        lr_min=config.lr_min, seed=strategy_seq,
+    )
+    return HebbianSearch(config, strategy, task=task, episodes=config.episodes, generations=config.generations)
