@@ -54,6 +54,9 @@ setup(
     entry_points={
         "console_scripts": [
             "wann-ros = wann_ros.cli:main",
+            "controller_node = wann_ros.nodes.controller:main",
+            "sim_node = wann_ros.nodes.sim:main",
+            "bag_recorder = wann_ros.nodes.recorder:main",
         ],
     },
 )

@@ -51,7 +51,7 @@ def spin_until(executor, condition: Callable[[], bool], timeout: float) -> bool:
 
 def make_fake_robot(node_name: str = "fake_robot"):
     """A node that plays the Ant's sensors at 100 Hz with settable values and records the commands."""
-    from nav_msgs.msg import Odometry  # noqa: F401 - imported here so that non-ROS helpers stay light
+    from nav_msgs.msg import Odometry
     from rclpy.node import Node
     from sensor_msgs.msg import Imu, JointState
     from std_msgs.msg import Float64MultiArray
@@ -84,7 +84,8 @@ def make_fake_robot(node_name: str = "fake_robot"):
         def _publish(self) -> None:
             t = time.time()
             if self.enabled["imu"]:
-                self.pubs["imu"].publish(ros_msgs.imu_msg(t, "base_link", self.quat, np.zeros(3), np.zeros(3)))
+                imu = ros_msgs.imu_msg(t, "base_link", self.quat, np.zeros(3), np.zeros(3))
+                self.pubs["imu"].publish(imu)
             if self.enabled["odom"]:
                 self.pubs["odom"].publish(ros_msgs.odom_msg(t, "world", "base_link_ground_truth",
                                                             np.array([0.0, 0.0, 0.6]), self.quat, np.zeros(3),

@@ -27,7 +27,8 @@ def ros():
 
 
 def run_controller(params: dict, timeout: float = 30.0) -> subprocess.CompletedProcess:
-    return subprocess.run(node_command("controller_node", params), capture_output=True, text=True, timeout=timeout)
+    cmd = node_command("controller_node", params)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def test_bad_policy_file_is_refused_with_nonzero_exit(tmp_path):
@@ -49,16 +50,16 @@ def test_wrong_joint_names_and_missing_inputs_are_refused(ros, tmp_path):
     ros.add_node(robot)
     try:
         wrong = write_policy(tmp_path / "wrong.wrp", joint_names=tuple(f"leg_{i}" for i in range(8)))
-        proc = subprocess.Popen(node_command("controller_node", {"policy": str(wrong), "startup_timeout": 5.0}),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cmd = node_command("controller_node", {"policy": str(wrong), "startup_timeout": 5.0})
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert spin_until(ros, lambda: proc.poll() is not None, 30)
         assert proc.returncode == 2
         err = proc.stderr.read()
         assert "policy joints ['leg_0'," in err and "are not on the robot" in err and "hip_1" in err
         robot.enabled["odom"] = False
         good = write_policy(tmp_path / "good.wrp")
-        proc = subprocess.Popen(node_command("controller_node", {"policy": str(good), "startup_timeout": 1.5}),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cmd = node_command("controller_node", {"policy": str(good), "startup_timeout": 1.5})
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert spin_until(ros, lambda: proc.poll() is not None, 30)
         assert proc.returncode == 2
         assert "nothing arrived on ['odom']" in proc.stderr.read()
@@ -78,7 +79,8 @@ def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path):
     proc = start_node("controller_node", {"policy": str(policy), "soft_start": 0.0, "input_timeout": 0.2,
                                           "safe_kd": 3.0, "rate": 100.0}, tmp_path / "controller.log")
     try:
-        assert spin_until(ros, lambda: len(robot.commands) > 20, 20), (tmp_path / "controller.log").read_text()
+        log = tmp_path / "controller.log"
+        assert spin_until(ros, lambda: len(robot.commands) > 20, 20), log.read_text()
         policy_cmds = robot.commands_since(0)[-5:]
         assert all(np.all(np.isfinite(c)) and np.any(c != 0) for c in policy_cmds)
 
@@ -90,7 +92,7 @@ def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path):
         assert len(during_nan) > 20 and all(np.all(np.isfinite(c)) for c in during_nan)
         held = [c for c in during_nan[:5]]
         assert all(np.array_equal(c, held[0]) for c in held)
-        assert np.all(during_nan[-1] == 0.0)  # stale joint states (only NaN for > 0.2 s): safe = -3 * 0 velocity
+        assert np.all(during_nan[-1] == 0.0)  # joint states stale (NaN for > 0.2 s): safe = -3 * 0 velocity
         robot.joint_pos = np.array([0.0, 1.0, 0.0, -1.0, 0.0, -1.0, 0.0, 1.0])
 
         # stale IMU: safe command (damping, -3 * velocity) within the 0.2 s timeout (+ a tick and transport)

@@ -3,11 +3,11 @@
 The offline loop is the gymnasium env's loop at the world level: ``QuadrupedWorld`` state ->
 ``build_observation`` -> ``policy.act`` -> ``ActionSpec.to_command`` -> ``world.step``, from the same seed.
 The offline side gets the base velocity through the same nav_msgs convention (twist in the base frame,
-rotated back: a last-bit difference that contact dynamics amplify within ~40 steps), and two
-differences are removed from it, because ROS cannot carry them:
-``centroid_xy`` (pybullet_envs measures the walk-target heading from the mean of the Ant's part
-positions; the controller only has the base position from /odom) and the env's float32 cast of the
-observation. The test also reports how far those two differences move the commands.
+rotated back: a last-bit difference that contact dynamics amplify within ~40 steps), and one
+difference is removed from it, because ROS cannot carry it: ``centroid_xy`` (pybullet_envs measures
+the walk-target heading from the mean of the Ant's part positions; the controller only has the base
+position from /odom). Both sides hand the policy float32 observations, as the envs do. The test also
+reports how far the centroid heading moves the commands.
 """
 
 import dataclasses
@@ -48,9 +48,7 @@ def offline_commands(policy_path, steps: int, env_conventions: bool = False) -> 
         state = world.robot_state()
         if not env_conventions:
             state = odom_round_trip(dataclasses.replace(state, centroid_xy=None))
-        obs = build_observation(policy.spec.observation, state)
-        if env_conventions:
-            obs = obs.astype(np.float32)
+        obs = build_observation(policy.spec.observation, state).astype(np.float32)
         action = policy.act(obs)
         cmd = policy.spec.action.to_command(action)
         out.append(cmd)
@@ -82,19 +80,21 @@ def test_lockstep_run_through_ros_matches_offline(tmp_path):
     policy = write_policy(tmp_path / "p.wrp", seed=SEED)
     rclpy.init(args=[])
     executor = SingleThreadedExecutor()
-    monitor = RunMonitor("/joint_group_effort_controller/commands", name="parity_monitor", latched_commands=True)
+    topic = "/joint_group_effort_controller/commands"
+    monitor = RunMonitor(topic, name="parity_monitor", latched_commands=True)
     executor.add_node(monitor)
     common = {"lockstep": True, "use_sim_time": True, "seed": SEED}
     procs = [
         start_node("sim_node", common, tmp_path / "sim.log", "sim"),
-        start_node("controller_node", {**common, "policy": str(policy), "soft_start": 0.0, "autostart": False},
+        start_node("controller_node",
+                   {**common, "policy": str(policy), "soft_start": 0.0, "autostart": False},
                    tmp_path / "ctl.log", "controller"),
     ]
     try:
         # managed start: configure, wait until this monitor sees the command publisher, then activate
         # (the lock-step sim does not move before the controller answers, so no command is missed)
-        assert transition(executor, monitor, Transition.TRANSITION_CONFIGURE), (tmp_path / "ctl.log").read_text()
-        topic = "/joint_group_effort_controller/commands"
+        log = tmp_path / "ctl.log"
+        assert transition(executor, monitor, Transition.TRANSITION_CONFIGURE), log.read_text()
         assert spin_until(executor, lambda: monitor.count_publishers(topic) > 0, 10)
         spin_until(executor, lambda: False, 0.5)
         assert transition(executor, monitor, Transition.TRANSITION_ACTIVATE)
@@ -112,5 +112,5 @@ def test_lockstep_run_through_ros_matches_offline(tmp_path):
     env_ref = offline_commands(policy, STEPS, env_conventions=True)
     env_err = np.abs(env_ref - ref).max(axis=1)
     print(f"\nROS lock-step == offline for all {STEPS} steps (max difference {err.max():.3g} N m); with the "
-          f"env's centroid heading and float32 observation instead, the commands differ by "
+          f"env's centroid heading instead, the commands differ by "
           f"{env_err[0]:.3g} N m at step 0 and {env_err.max():.3g} N m at most (chaotic growth)")

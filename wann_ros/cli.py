@@ -13,7 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wann_ros.formats import PolicyFileError, detect_format, file_sha256, read_file_bytes
+from wann_ros.formats import (
+    PolicyFileError,
+    c_export,
+    chroma,
+    detect_format,
+    file_sha256,
+    onnx_export,
+    read_file_bytes,
+)
 from wann_ros.policies.spec import PolicySpecError
 
 
@@ -114,6 +122,10 @@ def _run_inspect(args: argparse.Namespace) -> int:
 #: name -> subcommand; add entries here (or from another module before ``main`` runs)
 COMMANDS: dict[str, Subcommand] = {
     "inspect": Subcommand("print a policy file's spec and network summary", _configure_inspect, _run_inspect),
+    **{
+        name: Subcommand(module.CLI_HELP, module.configure_cli, module.run_cli)
+        for name, module in (("export-c", c_export), ("export-chroma", chroma), ("export-onnx", onnx_export))
+    },
 }
 
 

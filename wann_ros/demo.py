@@ -179,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     png = args.out / "demo.png"
     title = f"Ant, {policy_path.name}: damage {args.damage} at {damage_time:g} s"
+    if note.startswith("PLACEHOLDER"):
+        title = "PLACEHOLDER (random, untrained) " + title
     plot(png, track, norms, damage_time, title)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"[demo] {json.dumps(summary)}")

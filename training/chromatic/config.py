@@ -28,6 +28,7 @@ class ChromaticConfig:
     controller_lr: float = 0.05
     baseline_decay: float = 0.9  # moving-average baseline b <- d b + (1 - d) mean(R)
     entropy: float = 0.01  # entropy bonus coefficient
+    controller_init: float = 0.0  # initial logit lead of a random colouring (0: uniform start)
     hidden_activation: str = "tanh"
     output_activation: str = "tanh"
     morphologies: tuple[str, ...] | None = None  # None: the task's own

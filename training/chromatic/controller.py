@@ -29,12 +29,14 @@ class ColouringController:
     """Independent per-edge categorical distribution over ``n_choices`` colours, trained by REINFORCE."""
 
     def __init__(self, n_edges: int, n_choices: int, lr: float = 0.05, baseline_decay: float = 0.9,
-                 entropy: float = 0.01) -> None:
+                 entropy: float = 0.01, start: np.ndarray | None = None, lead: float = 0.0) -> None:
         if n_edges < 1 or n_choices < 1:
             raise ValueError(f"controller needs >= 1 edge and >= 1 choice, got {n_edges}, {n_choices}")
         self.n_edges, self.n_choices = int(n_edges), int(n_choices)
         self.baseline_decay, self.entropy_coef = float(baseline_decay), float(entropy)
         self.logits = np.zeros((self.n_edges, self.n_choices))
+        if start is not None:  # start centred on a colouring: its colours lead the others by ``lead``
+            self.logits[np.arange(self.n_edges), np.asarray(start)] = lead
         self.optimizer = Adam(self.logits.size, lr)
         self.baseline: float | None = None
 

@@ -30,8 +30,9 @@ def make_colouring(config: ChromaticConfig, layout: Layout,
                    rng: np.random.Generator) -> ColouringController | FixedColouring:
     """The colouring distribution of ``config.structure`` (``rng`` draws the fixed random colouring)."""
     if config.structure in ("learned", "masked"):
+        start = rng.integers(0, layout.choices, layout.n_edges)
         return ColouringController(layout.n_edges, layout.choices, config.controller_lr,
-                                   config.baseline_decay, config.entropy)
+                                   config.baseline_decay, config.entropy, start, config.controller_init)
     if config.structure == "random":
         return FixedColouring(rng.integers(0, layout.colors, layout.n_edges))
     if config.structure == "toeplitz":

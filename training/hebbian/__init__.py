@@ -9,6 +9,7 @@ from training.hebbian.config import HebbianConfig
 from training.hebbian.search import make_search
 
 ALGORITHM = register(
-    Algorithm("hebbian", HebbianConfig, make_search, "Hebbian ABCD rules on random weights, OpenAI-ES",
-              COMMANDS)
+    Algorithm(
+        "hebbian", HebbianConfig, make_search, "Hebbian ABCD rules on random weights, OpenAI-ES", COMMANDS
+    )
 )

@@ -1,7 +1,18 @@
-"""The ``python -m training hebbian-*`` commands (filled in as the studies land)."""
+"""The ``python -m training hebbian-*`` commands."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-COMMANDS: dict[str, Callable[[list[str]], int]] = {}
+from training.hebbian import bounded, export, studies, table
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "hebbian-table": table.main,
+    "hebbian-freeze": studies.freeze_main,
+    "hebbian-lesion": studies.lesion_main,
+    "hebbian-saturate": studies.saturate_main,
+    "hebbian-damage": studies.damage_main,
+    "hebbian-pca": studies.pca_main,
+    "hebbian-bounded": bounded.main,
+    "hebbian-export": export.main,
+}

@@ -97,8 +97,11 @@ class Trace:
 
     def as_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
-            "steps": len(self.progress), "distance_m": self.distance_m, "finite": self.finite,
-            "progress": np.asarray(self.progress), "norms": np.asarray(self.norms),
+            "steps": len(self.progress),
+            "distance_m": self.distance_m,
+            "finite": self.finite,
+            "progress": np.asarray(self.progress),
+            "norms": np.asarray(self.norms),
         }
         if self.weights:
             info["weights"] = np.stack(self.weights)
@@ -157,15 +160,20 @@ def rolling_mean(x: np.ndarray, window: int) -> np.ndarray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
-def steps_to_recover(progress: np.ndarray, start: int, end: int, window: int = 50, frac: float = 0.8) -> float:
-    """Steps after ``end`` until the rolling speed is back to ``frac`` of its mean over the ``window``
-    steps before ``start``; NaN if the robot was not walking forward before or never recovers."""
+def steps_to_recover(
+    progress: np.ndarray, start: int, end: int, window: int = 50, frac: float = 0.8
+) -> float:
+    """Steps after ``end`` until a ``window``-step mean speed, measured after ``end``, is back to ``frac``
+    of the mean over the ``window`` steps before ``start`` (the count ends with that window's last step);
+    NaN if the robot was not walking forward before or never recovers."""
     progress = np.asarray(progress, dtype=np.float64)
     if start < window or end > progress.size:
         return float("nan")
-    before = float(progress[start - window:start].mean())
+    before = float(progress[start - window : start].mean())
     if before <= 0:
         return float("nan")
     speed = rolling_mean(progress, window)
-    hits = np.nonzero(speed[end + window - 1:] >= frac * before)[0] if end + window - 1 < progress.size else []
-    return float(hits[0] + window - 1) if len(hits) else float("nan")
+    hits = (
+        np.nonzero(speed[end + window - 1 :] >= frac * before)[0] if end + window - 1 < progress.size else []
+    )
+    return float(hits[0] + window) if len(hits) else float("nan")

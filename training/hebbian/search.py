@@ -25,15 +25,19 @@ from wann_ros.policies.hebbian import HebbianPolicy, hebbian_param_count
 BUILDER = "training.hebbian.search:hebbian_mlp"
 
 
-def hebbian_mlp(candidate: np.ndarray, env: Any, hidden: Sequence[int] = (128, 64), **options: Any) -> HebbianPolicy:
+def hebbian_mlp(
+    candidate: np.ndarray, env: Any, hidden: Sequence[int] = (128, 64), **options: Any
+) -> HebbianPolicy:
     """Builder: a flat coefficient vector -> a HebbianPolicy on ``env``'s observation/action layout."""
     spec = policy_spec_for(env, "hebbian")
     sizes = mlp_sizes(spec, hidden)
     flat = np.asarray(candidate, dtype=np.float64)
     n = hebbian_param_count(sizes, options.get("rule_mode", "synapse"))
     if flat.shape != (n,):
-        raise ValueError(f"Hebbian network {sizes} ({options.get('rule_mode', 'synapse')} rules) needs "
-                         f"{n} coefficients, got shape {flat.shape}")
+        raise ValueError(
+            f"Hebbian network {sizes} ({options.get('rule_mode', 'synapse')} rules) needs "
+            f"{n} coefficients, got shape {flat.shape}"
+        )
     return HebbianPolicy.from_flat(flat, sizes, spec, **options)
 
 
@@ -69,15 +73,30 @@ def initial_coefficients(config: HebbianConfig, dim: int, seed: np.random.SeedSe
 
 def make_search(config: HebbianConfig, task_name: str, seed: int) -> HebbianSearch:
     runner_args = {} if config.max_steps is None else {"max_steps": config.max_steps}
-    task = make_task(task_name, BUILDER, {"hidden": list(config.hidden), **config.plasticity()},
-                     morphologies=config.morphologies, runner_args=runner_args)
+    task = make_task(
+        task_name,
+        BUILDER,
+        {"hidden": list(config.hidden), **config.plasticity()},
+        morphologies=config.morphologies,
+        runner_args=runner_args,
+    )
     sizes = network_sizes(task, config.hidden)
     dim = hebbian_param_count(sizes, config.rule_mode)
     init_seq, strategy_seq = strategy_seed(seed).spawn(2)
     strategy = OpenAIES(
-        initial_coefficients(config, dim, init_seq), config.popsize, sigma=config.sigma, lr=config.lr,
-        optimizer=config.optimizer, momentum=config.momentum, weight_decay=config.weight_decay,
-        sigma_decay=config.sigma_decay, sigma_min=config.sigma_min, lr_decay=config.lr_decay,
-        lr_min=config.lr_min, seed=strategy_seq,
+        initial_coefficients(config, dim, init_seq),
+        config.popsize,
+        sigma=config.sigma,
+        lr=config.lr,
+        optimizer=config.optimizer,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        sigma_decay=config.sigma_decay,
+        sigma_min=config.sigma_min,
+        lr_decay=config.lr_decay,
+        lr_min=config.lr_min,
+        seed=strategy_seq,
     )
-    return HebbianSearch(config, strategy, task=task, episodes=config.episodes, generations=config.generations)
+    return HebbianSearch(
+        config, strategy, task=task, episodes=config.episodes, generations=config.generations
+    )

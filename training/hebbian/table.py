@@ -23,8 +23,17 @@ from training.seeding import check_seed
 
 SEEN = ("standard", "right_front")
 CSV_COLUMNS = (
-    "policy", "kind", "morphology", "seen", "episodes", "distance_mean", "distance_std",
-    "distance_m_mean", "distance_m_std", "solved_rate", "solved",
+    "policy",
+    "kind",
+    "morphology",
+    "seen",
+    "episodes",
+    "distance_mean",
+    "distance_std",
+    "distance_m_mean",
+    "distance_m_std",
+    "solved_rate",
+    "solved",
 )
 
 
@@ -33,12 +42,21 @@ def table_rows(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for label, report in reports.items():
         for morph, s in report["morphologies"].items():
-            rows.append({
-                "policy": report["policy"], "kind": label, "morphology": morph, "seen": morph in SEEN,
-                "episodes": s["episodes"], "distance_mean": s["mean"], "distance_std": s["std"],
-                "distance_m_mean": s["distance_m_mean"], "distance_m_std": s["distance_m_std"],
-                "solved_rate": s["solved_rate"], "solved": s["solved"],
-            })
+            rows.append(
+                {
+                    "policy": report["policy"],
+                    "kind": label,
+                    "morphology": morph,
+                    "seen": morph in SEEN,
+                    "episodes": s["episodes"],
+                    "distance_mean": s["mean"],
+                    "distance_std": s["std"],
+                    "distance_m_mean": s["distance_m_mean"],
+                    "distance_m_std": s["distance_m_std"],
+                    "solved_rate": s["solved_rate"],
+                    "solved": s["solved"],
+                }
+            )
     return rows
 
 
@@ -46,16 +64,20 @@ def format_markdown(rows: list[dict[str, Any]], command: str) -> str:
     """A markdown table: morphologies as rows, one distance column and one "solved" column per policy."""
     kinds = list(dict.fromkeys(r["kind"] for r in rows))
     cell = {(r["kind"], r["morphology"]): r for r in rows}
-    head = "| morphology |" + "".join(f" {k}: distance (paper units) | {k}: metres | {k}: solved |" for k in kinds)
+    head = "| morphology |" + "".join(
+        f" {k}: distance (paper units) | {k}: metres | {k}: solved |" for k in kinds
+    )
     lines = [head, "|---|" + "---:|---:|---|" * len(kinds)]
     for morph in ALL_MORPHOLOGIES:
         label = f"{morph} ({'seen' if morph in SEEN else 'unseen'})"
         parts = [label]
         for k in kinds:
             r = cell[(k, morph)]
-            parts += [f"{r['distance_mean']:.1f} ± {r['distance_std']:.1f}",
-                      f"{r['distance_m_mean']:.2f} ± {r['distance_m_std']:.2f}",
-                      f"{'yes' if r['solved'] else 'no'} ({r['solved_rate']:.0%})"]
+            parts += [
+                f"{r['distance_mean']:.1f} ± {r['distance_std']:.1f}",
+                f"{r['distance_m_mean']:.2f} ± {r['distance_m_std']:.2f}",
+                f"{'yes' if r['solved'] else 'no'} ({r['solved_rate']:.0%})",
+            ]
         lines.append("| " + " | ".join(parts) + " |")
     episodes = rows[0]["episodes"]
     lines.append("")
@@ -76,8 +98,10 @@ def write_table(rows: list[dict[str, Any]], reports: dict[str, Any], command: st
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m training hebbian-table",
-                                description="Hebbian vs static on standard, right_front and left_front")
+    p = argparse.ArgumentParser(
+        prog="python -m training hebbian-table",
+        description="Hebbian vs static on standard, right_front and left_front",
+    )
     p.add_argument("--hebbian", type=Path, required=True, help="Hebbian policy file")
     p.add_argument("--static", type=Path, required=True, help="static-weight policy file")
     p.add_argument("--episodes", type=int, default=100)
@@ -94,8 +118,17 @@ def main(argv: list[str]) -> int:
     reports = {}
     for label, path, kind in (("hebbian", args.hebbian, "hebbian"), ("static", args.static, "static")):
         _check_kind(path, kind)
-        reports[label] = evaluate_policy_file(path, "ant", args.episodes, seed, "all", args.backend,
-                                              args.workers, args.max_steps, args.solved_distance)
+        reports[label] = evaluate_policy_file(
+            path,
+            "ant",
+            args.episodes,
+            seed,
+            "all",
+            args.backend,
+            args.workers,
+            args.max_steps,
+            args.solved_distance,
+        )
     command = shlex.join(["python", "-m", "training", "hebbian-table", *argv])
     rows = table_rows(reports)
     print(format_markdown(rows, command), end="")

@@ -96,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--finetune-popsize", type=int, default=64)
     parser.add_argument("--finetune-episodes", type=int, default=8, help="episodes per ES candidate")
+    parser.add_argument("--finetune-sigma", type=float, default=0.1, help="OpenAI-ES noise std")
+    parser.add_argument("--finetune-lr", type=float, default=0.02, help="OpenAI-ES (Adam) learning rate")
     parser.add_argument("--out", type=Path, help="directory for policies, pictures and table.json")
     args = parser.parse_args(argv)
     if args.episodes < 1 or args.sweep_episodes < 1 or args.finetune_generations < 0:
@@ -119,6 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.finetune_generations,
             args.finetune_popsize,
             args.finetune_episodes,
+            sigma=args.finetune_sigma,
+            lr=args.finetune_lr,
             seed=args.seed,
         )
         tuned = finetune.weights

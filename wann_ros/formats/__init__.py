@@ -49,7 +49,7 @@ class PolicyFormat:
 
 
 _FORMATS: dict[str, PolicyFormat] = {}
-_NOT_FORMATS = {"errors", "native", "wann_reference"}  # modules here that register nothing
+_NOT_FORMATS = {"errors", "native", "wann_reference", "onnx_export", "c_export"}  # register nothing
 _discovered = False
 
 

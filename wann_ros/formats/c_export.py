@@ -18,9 +18,10 @@ Macros (define when compiling ``NAME.c``): ``NAME_DOUBLE`` computes in double in
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
-import keyword
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -41,55 +42,11 @@ FAST_TANH_Q = (1.0, 0.467065012, 0.0258420092, 0.000327139829, 7.70273718e-07)
 FAST_TANH_CLAMP = 9.0
 FAST_TANH_BOUND = 5e-7  # max |approx - tanh| in float, tested in tests/test_c_export.py
 GOLDEN_TOLERANCE = 1e-5
-_C_KEYWORDS = frozenset(
-    [
-        "auto",
-        "break",
-        "case",
-        "char",
-        "const",
-        "continue",
-        "default",
-        "do",
-        "double",
-        "else",
-        "enum",
-        "extern",
-        "float",
-        "for",
-        "goto",
-        "if",
-        "inline",
-        "int",
-        "long",
-        "register",
-        "restrict",
-        "return",
-        "short",
-        "signed",
-        "sizeof",
-        "static",
-        "struct",
-        "switch",
-        "typedef",
-        "union",
-        "unsigned",
-        "void",
-        "volatile",
-        "while",
-        "main",
-    ]
-)
 
 
 def check_name(name: str) -> str:
-    """A valid C identifier prefix (letters, digits, underscore; at most 40 characters)."""
-    if (
-        not isinstance(name, str)
-        or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", name)
-        or name in _C_KEYWORDS
-        or keyword.iskeyword(name)
-    ):
+    """A valid C identifier (at most 40 characters): every symbol of an export is ``NAME_...``."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}", name):
         raise ValueError(f"name must be a C identifier of at most 40 characters, got {name!r}")
     return name
 
@@ -719,3 +676,41 @@ def export_c(
         files.golden = out / f"{name}_golden.c"
         files.golden.write_text(generate_golden(name, golden_vectors(policy, steps, seed, int8)))
     return files
+
+
+# -- command line (``wann-ros export-c``) -------------------------------------------------------------
+CLI_HELP = "write a policy as self-contained C99 (NAME.h, NAME.c) with golden vectors (NAME_golden.c)"
+
+
+def configure_cli(p: argparse.ArgumentParser) -> None:
+    p.add_argument("policy", help="policy file (any registered format)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--name", default="policy", help="C identifier prefix of the API (default: policy)")
+    p.add_argument(
+        "--int8", action="store_true", help="int8 weights with per-output scales (static, chromatic)"
+    )
+    p.add_argument(
+        "--expand", action="store_true", help="chromatic: expand colours to dense RAM weights at reset"
+    )
+    p.add_argument(
+        "--golden-steps", type=int, default=None, help="golden steps (default 64; Hebbian 1000; 0: none)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the golden observations")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from wann_ros.formats import load_policy
+
+    policy = load_policy(args.policy)
+    try:
+        files = export_c(
+            policy, args.out, args.name, int8=args.int8, expand=args.expand,
+            golden_steps=args.golden_steps, seed=args.seed,
+        )  # fmt: skip
+    except (TypeError, ValueError) as exc:
+        print(f"wann-ros export-c: error: {exc}", file=sys.stderr)
+        return 2
+    for path in (files.header, files.source, files.golden):
+        if path is not None:
+            print(path)
+    return 0

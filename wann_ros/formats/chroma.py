@@ -19,9 +19,11 @@ and provenance, so a file without it loads with generic names (one ``obs`` term,
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import struct
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,8 @@ def unpack_colours(buf: bytes, count: int, bits: int) -> np.ndarray:
 # -- writing ---------------------------------------------------------------------------------------
 def _floats(values: np.ndarray, dtype: np.dtype, what: str) -> bytes:
     arr = np.asarray(values, dtype=np.float64)
-    out = arr.astype(dtype)
+    with np.errstate(over="ignore"):
+        out = arr.astype(dtype)
     if not np.all(np.isfinite(out)):
         raise ValueError(f"{what} does not fit in {dtype.name}: largest |value| is {np.abs(arr).max():g}")
     return out.tobytes()
@@ -203,7 +206,8 @@ class _Cursor:
         return chunk
 
     def floats(self, count: int, dtype: np.dtype, what: str) -> np.ndarray:
-        arr = np.frombuffer(self.take(count * dtype.itemsize, what), dtype=dtype).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            arr = np.frombuffer(self.take(count * dtype.itemsize, what), dtype=dtype).astype(np.float64)
         if not np.all(np.isfinite(arr)):
             raise PolicyFileError(f"{what} contains NaN or inf")
         return arr
@@ -240,7 +244,7 @@ def _parse_header(data: bytes) -> tuple[dict[str, Any], int]:
         "mode": ACTION_MODES[mode],
         "hidden": hidden,
         "output": output,
-        "period": float(period),
+        "period": float(str(np.float32(period))),  # the shortest decimal of the stored f32
         "n_colours": n_colours,
         "bits": bits,
         "sizes": sizes,
@@ -402,6 +406,32 @@ def size_report(policy: ChromaticPolicy, dtype: str = "fp32", metadata: bool = T
         "file": 8 * len(data),
         "paper": paper_bits(policy),
     }
+
+
+# -- command line (``wann-ros export-chroma``) --------------------------------------------------------
+CLI_HELP = "write a chromatic policy as a bit-packed .chroma file and print its size report"
+
+
+def configure_cli(p: argparse.ArgumentParser) -> None:
+    p.add_argument("policy", help="chromatic policy file (any registered format)")
+    p.add_argument("--out", required=True, help="output .chroma file")
+    p.add_argument("--dtype", choices=tuple(DTYPES), default="fp32", help="float type of every stored number")
+    p.add_argument("--no-metadata", action="store_true", help="omit names and provenance (generic names)")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from wann_ros.formats import load_policy
+
+    policy = load_policy(args.policy)
+    try:
+        report = size_report(policy, args.dtype, not args.no_metadata)
+        save_chroma(policy, args.out, args.dtype, not args.no_metadata)
+    except (TypeError, ValueError) as exc:
+        print(f"wann-ros export-chroma: error: {exc}", file=sys.stderr)
+        return 2
+    for key, bits in report.items():
+        print(f"{key:<24}{bits:>8} bits")
+    return 0
 
 
 register_format("chroma", sniff, read_chroma)

@@ -19,9 +19,11 @@ This module needs the ``onnx`` package (a training/export extra); loading needs 
 
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -336,3 +338,27 @@ def export_onnx(
     if path is not None:
         onnx.save_model(model, str(path))
     return model
+
+
+# -- command line (``wann-ros export-onnx``) ----------------------------------------------------------
+CLI_HELP = "write a policy as ONNX (spec in metadata_props), runnable by onnxruntime"
+
+
+def configure_cli(p: argparse.ArgumentParser) -> None:
+    p.add_argument("policy", help="policy file (any registered format)")
+    p.add_argument("--out", required=True, help="output .onnx file")
+    p.add_argument("--dtype", choices=tuple(DTYPES), default="float64", help="float type of the graph")
+    p.add_argument("--expand", action="store_true", help="chromatic: dense weights instead of Gather")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from wann_ros.formats import load_policy
+
+    policy = load_policy(args.policy)
+    try:
+        export_onnx(policy, args.out, dtype=args.dtype, expand=args.expand)
+    except (TypeError, ValueError) as exc:
+        print(f"wann-ros export-onnx: error: {exc}", file=sys.stderr)
+        return 2
+    print(args.out)
+    return 0

@@ -60,11 +60,16 @@ class OnnxPolicy:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # basic (exact) rewrites only: the extended fusions change results at the 1e-6 level
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         try:
             self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own types for every kind of bad model
             raise PolicyFileError(f"onnxruntime cannot load the model: {str(exc)[:300]}") from None
-        meta = self.session.get_modelmeta().custom_metadata_map
+        try:
+            meta = self.session.get_modelmeta().custom_metadata_map
+        except (UnicodeDecodeError, RuntimeError) as exc:
+            raise PolicyFileError(f"ONNX metadata is unreadable: {exc}") from None
         if meta.get(META_FORMAT) != FORMAT_NAME or meta.get(META_VERSION) != FORMAT_VERSION:
             raise PolicyFileError(
                 f"ONNX model metadata says format {meta.get(META_FORMAT)!r} version "

@@ -133,7 +133,8 @@ class ControlLoop:
         return result
 
     def _run_policy(self, now: float) -> StepResult:
-        obs = self.build_observation(self.sensors.robot_state(self.prev_action))
+        # float32, as the gymnasium envs hand observations to policies in training
+        obs = self.build_observation(self.sensors.robot_state(self.prev_action)).astype(np.float32)
         if not np.all(np.isfinite(obs)):
             return StepResult(self.gate.last.copy(), "non-finite observation")
         t0 = time.perf_counter()

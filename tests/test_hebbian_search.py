@@ -1,0 +1,130 @@
+"""The ``hebbian`` algorithm: flat layout, morphology averaging, per-episode initial weights, run + resume."""
+
+from pathlib import Path
+
+import gymnasium
+import numpy as np
+import pytest
+
+import wann_ros.sim  # noqa: F401  (registers the envs)
+from training.algorithm import get_algorithm
+from training.backends import make_backend
+from training.checkpoint import load_checkpoint
+from training.cli import main
+from training.config import ConfigError, load_config
+from training.episodes import run_episode
+from training.evaluation import Evaluator
+from training.hebbian.config import HebbianConfig
+from training.hebbian.search import hebbian_mlp, make_search
+from training.rundir import read_log
+from training.seeding import policy_seed
+from wann_ros.formats import load_policy
+
+TINY = "generations: {g}\npopsize: 4\nepisodes: 1\nhidden: [8]\nmax_steps: 25\n"
+
+
+@pytest.fixture(scope="module")
+def ant():
+    env = gymnasium.make("wann_ros/AntDamage-v0", disable_env_checker=True)
+    yield env
+    env.close()
+
+
+def test_flat_layout_is_61440_for_the_paper_network(ant):
+    rng = np.random.default_rng(0)
+    policy = hebbian_mlp(rng.normal(size=61_440), ant, hidden=(128, 64))
+    assert tuple(policy.layer_sizes) == (28, 128, 64, 8)
+    assert policy.n_params == 61_440 == 5 * (28 * 128 + 128 * 64 + 64 * 8)
+    # synapse (i, j) of layer 0 owns the 5 adjacent numbers at 5 * (i * 128 + j)
+    flat = policy.to_flat()
+    np.testing.assert_array_equal(policy.rules[0][3, 7], flat[5 * (3 * 128 + 7):5 * (3 * 128 + 7) + 5])
+    with pytest.raises(ValueError, match="needs 61440 coefficients, got shape"):
+        hebbian_mlp(np.zeros(61_439), ant, hidden=(128, 64))
+
+
+def test_default_search_is_the_paper_protocol():
+    search = make_search(HebbianConfig(popsize=4), "ant", 0)
+    assert search.strategy.dim == 61_440
+    assert search.task.morphologies == ("standard", "right_front")  # left_front is held out
+    assert search.task.runner_args["fitness"] == "distance"
+    assert search.task.builder_args["init"] == "uniform" and search.task.builder_args["init_scale"] == 0.1
+    # a mirrored pair shares its episodes (and so its initial weights)
+    assert list(search.seed_keys(4)) == [0, 1, 0, 1]
+
+
+def test_compact_rules_have_per_neuron_parameter_counts():
+    def dim(mode: str) -> int:
+        return make_search(HebbianConfig(popsize=4, rule_mode=mode), "ant", 0).strategy.dim
+
+    assert dim("post") == 5 * (128 + 64 + 8)  # one rule per output neuron
+    assert dim("pre") == 5 * (28 + 128 + 64)  # one rule per input neuron
+
+
+def test_config_refuses_bad_values(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("popsize: 5\n")
+    with pytest.raises(ConfigError, match="popsize must be even"):
+        load_config(HebbianConfig, path)
+    path.write_text("rule_mode: per_layer\n")
+    with pytest.raises(ConfigError, match="rule_mode must be one of"):
+        load_config(HebbianConfig, path)
+
+
+def test_initial_weights_differ_per_episode_seed_but_are_reproducible(ant):
+    policy = hebbian_mlp(np.random.default_rng(1).normal(size=61_440), ant)
+    policy.reset(policy_seed(11))
+    first = policy.weights
+    policy.reset(policy_seed(12))
+    other = policy.weights
+    policy.reset(policy_seed(11))
+    again = policy.weights
+    for a, b, c in zip(first, other, again, strict=True):
+        np.testing.assert_array_equal(a, c)
+        assert not np.allclose(a, b)
+        assert np.abs(a).max() <= 0.1
+    # and whole episodes repeat exactly: the runner resets the weights from the episode seed
+    runs = [run_episode(policy, ant, seed, max_steps=30, fitness="distance")[0] for seed in (5, 5, 6)]
+    assert runs[0] == runs[1] != runs[2]
+
+
+def test_fitness_is_the_mean_over_the_training_morphologies():
+    search = make_search(HebbianConfig(popsize=4, hidden=(8,), max_steps=40), "ant", 2)
+    backend = make_backend("serial", search.task)
+    try:
+        result = Evaluator(search.task, backend, 1, 2).evaluate(search.ask(), 0, search.seed_keys(4))
+    finally:
+        backend.close()
+    assert result.episode_fitness.shape == (4, 2, 1)
+    np.testing.assert_allclose(result.fitness, result.episode_fitness.mean(axis=(1, 2)))
+    assert not np.allclose(result.episode_fitness[:, 0], result.episode_fitness[:, 1])  # two real bodies
+
+
+def test_tiny_run_end_to_end_and_resume_equals_an_uninterrupted_run(tmp_path, capsys):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(g=2))
+    common = ["--task", "ant", "--config", str(config), "--seed", "4", "--no-progress"]
+    assert main(["hebbian", *common, "--run-dir", str(tmp_path / "a")]) == 0
+    assert main(["resume", str(tmp_path / "a"), "--generations", "3"]) == 0
+    assert main(["hebbian", *common, "--generations", "3", "--run-dir", str(tmp_path / "b")]) == 0
+    a, b = (load_checkpoint(tmp_path / r / "checkpoint.npz")["search"] for r in "ab")
+    assert a["generation"] == b["generation"] == 3
+    np.testing.assert_array_equal(a["theta"], b["theta"])
+    assert read_log(tmp_path / "a" / "log.csv")["best"] == read_log(tmp_path / "b" / "log.csv")["best"]
+    policy = load_policy(tmp_path / "a" / "best.wrp")
+    assert policy.spec.kind == "hebbian" and policy.n_params == 5 * (28 * 8 + 8 * 8)
+    assert get_algorithm("hebbian").config_cls is HebbianConfig
+    assert "done: 3 generations" in capsys.readouterr().out
+
+
+def test_export_writes_policy_and_model_card(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(g=1))
+    run = tmp_path / "run"
+    assert main(["hebbian", "--task", "ant", "--config", str(config), "--seed", "1", "--no-progress",
+                 "--run-dir", str(run)]) == 0
+    out = tmp_path / "models" / "ant_hebbian.wrp"
+    assert main(["hebbian-export", str(run), "--out", str(out), "--which", "mean"]) == 0
+    policy = load_policy(out)
+    np.testing.assert_allclose(policy.to_flat(), load_checkpoint(run / "checkpoint.npz")["search"]["theta"])
+    card = Path(out.with_suffix(".md")).read_text()
+    assert "seed 1, 1 generations" in card and "python -m training hebbian --task ant" in card

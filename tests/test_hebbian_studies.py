@@ -1,0 +1,144 @@
+"""The morphology table, the adaptation studies and the bounded long run, on tiny policies."""
+
+import csv
+import json
+
+import gymnasium
+import numpy as np
+import pytest
+
+import wann_ros.sim  # noqa: F401  (registers the envs)
+from training.builders import static_mlp
+from training.cli import main
+from training.hebbian.bounded import parse_settings
+from training.hebbian.rollout import (
+    FreezeAt,
+    Saturate,
+    ZeroWeights,
+    rolling_mean,
+    steps_to_recover,
+    trace_episode,
+)
+from training.hebbian.search import hebbian_mlp
+from training.seeding import policy_seed
+from wann_ros.formats import load_policy, save_policy
+
+STUDY = ["--episodes", "1", "--steps", "60", "--backend", "serial"]
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def ant():
+    env = gymnasium.make("wann_ros/AntDamage-v0", disable_env_checker=True, early_stop=False)
+    yield env
+    env.close()
+
+
+@pytest.fixture(scope="module")
+def policies(tmp_path_factory, ant):
+    """A tiny Hebbian (28->8->8) and a tiny static policy, saved as native files."""
+    root = tmp_path_factory.mktemp("policies")
+    rng = np.random.default_rng(7)
+    heb = save_policy(hebbian_mlp(rng.normal(0, 0.5, 5 * (28 * 8 + 8 * 8)), ant, hidden=(8,)), root / "h.wrp")
+    sta = save_policy(static_mlp(rng.normal(0, 0.3, 28 * 8 + 8 * 8), ant, hidden=(8,)), root / "s.wrp")
+    return heb, sta
+
+
+def test_table_with_two_episodes_on_tiny_policies(tmp_path, policies, capsys):
+    heb, sta = policies
+    out = tmp_path / "table"
+    assert main(["hebbian-table", "--hebbian", str(heb), "--static", str(sta), "--episodes", "2",
+                 "--max-steps", "40", "--backend", "serial", "--seed", "3", "--out", str(out)]) == 0
+    rows = read_csv(out / "table.csv")
+    assert [(r["kind"], r["morphology"], r["seen"]) for r in rows] == [
+        (kind, morph, str(morph != "left_front"))
+        for kind in ("hebbian", "static") for morph in ("standard", "right_front", "left_front")]
+    assert all(np.isfinite(float(r["distance_mean"])) and r["episodes"] == "2" for r in rows)
+    md = (out / "table.md").read_text()
+    assert "| left_front (unseen) |" in md and md.count("±") == 12 and "2 seeded episodes" in md
+    report = json.loads((out / "table.json").read_text())
+    assert len(report["reports"]["hebbian"]["rows"]) == 6  # 3 morphologies x 2 episodes
+    assert "left_front (unseen)" in capsys.readouterr().out
+
+
+def test_table_refuses_a_static_policy_as_hebbian(tmp_path, policies):
+    heb, sta = policies
+    assert main(["hebbian-table", "--hebbian", str(sta), "--static", str(heb), "--episodes", "1",
+                 "--out", str(tmp_path)]) == 2
+
+
+@pytest.mark.parametrize("study,extra", [
+    ("freeze", ["--freeze-steps", "0,20,never", "--morphology", "standard,left_front"]),
+    ("lesion", ["--at", "30"]),
+    ("saturate", ["--at", "20", "--duration", "10"]),
+    ("damage", ["--at", "30"]),
+    ("pca", ["--stride", "5", "--morphology", "standard,left_front"]),
+])
+def test_each_study_writes_png_and_csv(tmp_path, policies, study, extra):
+    assert main([f"hebbian-{study}", str(policies[0]), *STUDY, *extra, "--out", str(tmp_path)]) == 0
+    assert (tmp_path / f"{study}.png").stat().st_size > 1000
+    rows = read_csv(tmp_path / f"{study}.csv")
+    assert rows
+    if study == "freeze":
+        assert {r["freeze_step"] for r in rows} == {"0", "20", "never"} and len(rows) == 6
+    if study == "pca":
+        assert {r["morphology"] for r in rows} == {"standard", "left_front"} and len(rows) == 24
+        assert len(json.loads((tmp_path / "pca.json").read_text())["explained_variance_ratio"]) == 3
+
+
+def test_studies_refuse_a_static_policy(tmp_path, policies):
+    assert main(["hebbian-lesion", str(policies[1]), *STUDY, "--out", str(tmp_path)]) == 2
+
+
+def test_freezing_at_step_zero_keeps_the_initial_weights(ant, policies):
+    policy = load_policy(policies[0])
+    trace_episode(policy, ant, 5, [FreezeAt(0)], max_steps=10)
+    frozen = policy.weights
+    policy.reset(policy_seed(5))
+    for a, b in zip(frozen, policy.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_lesion_zeroes_about_a_third_and_saturation_pins_actions(ant, policies):
+    policy = load_policy(policies[0])
+    policy.freeze()
+    trace_episode(policy, ant, 1, [ZeroWeights(3, 1 / 3, seed=0)], max_steps=5)
+    share = np.mean(np.concatenate([w.ravel() for w in policy.weights]) == 0)
+    assert 0.25 < share < 0.42
+    sat = Saturate(2, duration=3, value=1.0)
+    assert np.all(sat.action(3, np.zeros(8)) == 1.0) and np.all(sat.action(5, np.zeros(8)) == 0.0)
+
+
+def test_recovery_steps_from_a_known_speed_profile():
+    speed = np.r_[np.full(100, 1.0), np.zeros(20), np.full(100, 1.0)]
+    assert steps_to_recover(speed, 100, 120, window=10, frac=0.8) == 10
+    assert np.isnan(steps_to_recover(np.r_[np.full(100, 1.0), np.zeros(50)], 100, 100, window=10))
+    assert np.isnan(steps_to_recover(np.zeros(200), 100, 120, window=10))  # was not walking before
+    np.testing.assert_allclose(rolling_mean(np.arange(5.0), 2), [0, 0.5, 1.5, 2.5, 3.5])
+
+
+def test_bounded_settings_parse_and_refuse_nonsense():
+    assert parse_settings("none,normalize+bound=0.5") == [
+        {"name": "none", "weight_bound": None, "normalize": False},
+        {"name": "normalize+bound=0.5", "weight_bound": 0.5, "normalize": True}]
+    with pytest.raises(ValueError, match="positive number"):
+        parse_settings("bound=-1")
+    with pytest.raises(ValueError, match="unknown setting 'clip'"):
+        parse_settings("clip")
+
+
+def test_bounded_command_on_a_short_run(tmp_path, policies):
+    assert main(["hebbian-bounded", str(policies[0]), "--sim-seconds", "2", "--record-every", "20",
+                 "--episodes", "1", "--settings", "none,bound=0.5", "--backend", "serial",
+                 "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "bounded.json").read_text())["summary"]
+    assert summary["none"]["steps"] == summary["bound=0.5"]["steps"] == 121  # 2 s / 0.0165 s
+    assert summary["bound=0.5"]["finite"]
+    # a 0.5 bound caps every weight, so a layer's norm is at most 0.5 * sqrt(its size)
+    assert summary["bound=0.5"]["max_layer_norm"] <= 0.5 * np.sqrt(28 * 8) + 1e-9
+    assert set(summary["none"]["score"]) == {"standard", "right_front", "left_front"}
+    assert (tmp_path / "bounded.png").stat().st_size > 1000

@@ -1,0 +1,158 @@
+"""``hebbian-export``: a run's policy (ES mean or best sample) as a native file plus a model card.
+
+    python -m training hebbian-export RUN_DIR --out models/ant_hebbian.wrp [--which auto|mean|best]
+
+Works for any flat-vector ES run (``hebbian``, ``es``). ``--which auto`` scores the mean and the best
+sample on ``--select-episodes`` harness episodes per training morphology, seeded with ``--select-seed``
+(keep it different from the seed the table is made with), and keeps the better. The model card
+(``<out>.md`` with the suffix replaced) lists the task, the protocol, the seed, the generations, the
+wall time, the commands and the selection scores; the harness table is added by whoever publishes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from training.algorithm import get_algorithm
+from training.checkpoint import load_checkpoint
+from training.config import from_dict
+from training.harness import evaluate_policy_file
+from training.rundir import RunDir, read_log
+from training.seeding import check_seed
+from wann_ros.formats import file_sha256, save_policy
+from wann_ros.policies.spec import Provenance
+
+
+def run_policy(run_dir: Path, which: str) -> tuple[Any, dict[str, Any]]:
+    """The policy built from the run's checkpoint (``mean``: the ES mean; ``best``: the best sample)."""
+    run = RunDir.open(run_dir)
+    meta = run.meta()
+    if not run.checkpoint.is_file():
+        raise ValueError(f"{run_dir}: no checkpoint yet (the run has not finished a generation)")
+    state = load_checkpoint(run.checkpoint)["search"]
+    if not isinstance(state, dict) or state.get("kind") != "openai_es":
+        raise ValueError(f"{run_dir}: not an OpenAI-ES run (hebbian or es)")
+    vector = state["theta"] if which == "mean" else state["best"]
+    if vector is None:
+        raise ValueError(f"{run_dir}: the run has no best sample yet")
+    algorithm = get_algorithm(meta["algorithm"])
+    search = algorithm.make_search(
+        from_dict(algorithm.config_cls, meta["config"]), meta["task"], meta["options"]["seed"]
+    )
+    env = search.task.make_env(0)
+    try:
+        policy = search.task.build_policy(np.asarray(vector, dtype=np.float64), env)
+    finally:
+        env.close()
+    log = read_log(run.log_csv)
+    facts = {
+        "run_dir": str(run_dir),
+        "algorithm": meta["algorithm"],
+        "task": meta["task"],
+        "seed": meta["options"]["seed"],
+        "generations": int(state["generation"]),
+        "wall_s": float(np.sum(log["wall_s"][: int(state["generation"])])),
+        "cpu_s": float(np.sum(log["cpu_s"][: int(state["generation"])])),
+        "train_command": meta["command"],
+        "config": meta["config"],
+        "which": which,
+        "search_best": float(state["best_fitness"]),
+        "git_commit": meta.get("git_commit", "unknown"),
+    }
+    score = facts["search_best"] if which == "best" else None
+    policy.spec = dataclasses.replace(
+        policy.spec,
+        provenance=Provenance(
+            task=meta["task"],
+            seed=facts["seed"],
+            generation=facts["generations"],
+            score=score,
+            command=meta["command"],
+            extra={k: facts[k] for k in ("algorithm", "run_dir", "which", "git_commit")},
+        ),
+    )
+    return policy, facts
+
+
+def selection_score(policy: Any, episodes: int, seed: int, backend: str, workers: int | None) -> float:
+    """Mean harness distance over the training morphologies (standard, right_front)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_policy(policy, Path(tmp) / "candidate.wrp")
+        report = evaluate_policy_file(path, "ant", episodes, seed, None, backend, workers)
+    return float(np.mean([s["mean"] for s in report["morphologies"].values()]))
+
+
+def model_card(out: Path, facts: dict[str, Any], scores: dict[str, float], command: str) -> str:
+    hours = facts["wall_s"] / 3600
+    lines = [
+        f"# {out.name}",
+        "",
+        f"* kind: {facts['algorithm']} policy for the `{facts['task']}` task "
+        "(pybullet Ant, wann_ros/AntDamage-v0)",
+        f"* run: `{facts['run_dir']}` (seed {facts['seed']}, {facts['generations']} generations, "
+        f"{hours:.2f} h wall / {facts['cpu_s'] / 3600:.2f} h CPU summed over generations, "
+        f"commit {facts['git_commit']})",
+        f"* training command: `{facts['train_command']}`",
+        f"* exported with: `{command}` (vector: ES {facts['which']})",
+        f"* best single-sample training fitness: {facts['search_best']:.1f} (mean distance over standard and "
+        "right_front, paper units, one episode each)",
+    ]
+    if scores:
+        lines.append(
+            "* selection scores (mean harness distance on standard + right_front): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in scores.items())
+        )
+    lines += [
+        "",
+        "## Protocol (resolved config)",
+        "",
+        "```yaml",
+        yaml.safe_dump(facts["config"], sort_keys=False).rstrip(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m training hebbian-export",
+        description="write a run's ES mean or best sample as a policy file + card",
+    )
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--out", type=Path, required=True, help="policy file to write (native format, .wrp)")
+    p.add_argument("--which", choices=("auto", "mean", "best"), default="auto")
+    p.add_argument("--select-episodes", type=int, default=5)
+    p.add_argument("--select-seed", type=int, default=1000)
+    p.add_argument("--backend", default="process")
+    p.add_argument("--workers", type=int, default=None)
+    args = p.parse_args(argv)
+    if args.select_episodes < 1:
+        p.error("--select-episodes must be >= 1")
+    seed = check_seed(args.select_seed)
+    choices = ("mean", "best") if args.which == "auto" else (args.which,)
+    built = {w: run_policy(args.run_dir, w) for w in choices}
+    scores: dict[str, float] = {}
+    if len(choices) > 1:
+        scores = {
+            w: selection_score(built[w][0], args.select_episodes, seed, args.backend, args.workers)
+            for w in choices
+        }
+        print("selection:", ", ".join(f"{w} {s:.2f}" for w, s in scores.items()))
+    which = max(scores, key=scores.get) if scores else choices[0]
+    policy, facts = built[which]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_policy(policy, args.out)
+    command = shlex.join(["python", "-m", "training", "hebbian-export", *argv])
+    card = args.out.with_suffix(".md")
+    card.write_text(model_card(args.out, facts, scores, command))
+    print(f"wrote {args.out} (ES {which}, sha256 {file_sha256(args.out)[:12]}) and {card}")
+    return 0
