@@ -54,7 +54,7 @@ def test_table_command_prints_four_rows_and_exports(tmp_path, capsys):
     text = capsys.readouterr().out
     for row in ("random weights", "random shared weight", "tuned shared weight", "tuned weights"):
         assert row in text
-    table = json.loads((out / "table.json").read_text())
+    table = json.loads((out / "wann_table.json").read_text())
     rows = {
         "random weights",
         "random shared weight",
@@ -64,7 +64,7 @@ def test_table_command_prints_four_rows_and_exports(tmp_path, capsys):
     }
     assert set(table["rows"]) == rows
     assert -2.0 <= table["shared_weight"] <= 2.0 and len(table["finetune_history"]) == 2
-    tuned = load_policy(out / "wann_tuned.policy.json")
+    tuned = load_policy(out / "wann_tuned.wrp")
     back, weights = from_policy(tuned)
     assert (back.n_connections, back.hidden_ids.size) == (g.n_connections, g.hidden_ids.size)
     x = np.random.default_rng(0).normal(size=(1, 7, 5))
@@ -72,9 +72,9 @@ def test_table_command_prints_four_rows_and_exports(tmp_path, capsys):
     np.testing.assert_allclose(same, tuned.act_batch(x[0]), rtol=1e-12, atol=1e-12)
     assert tuned.spec.control_period == 0.01 and tuned.spec.action.joint_names == ("cart",)
     assert tuned.spec.observation.terms[0].name == "swingup_state"
-    shared = load_policy(out / "wann_shared.policy.json")
+    shared = load_policy(out / "wann_shared.wrp")
     assert shared.shared_weight == pytest.approx(table["shared_weight"])
-    assert load_policy(out / "wann_ensemble.policy.json").ensemble_weights.size == 6
+    assert load_policy(out / "wann_ensemble.wrp").ensemble_weights.size == 6
     assert (out / "wann_network.png").stat().st_size > 1000
 
 

@@ -6,7 +6,8 @@ SOURCE is a WANN run directory (its checkpoint's confirmed best genome) or a WAN
 fine sweep of the shared weight over [-2, 2], per-edge fine-tuning with OpenAI-ES from the best shared
 weight (skipped when the file already carries tuned weights, or with ``--finetune-generations 0``), then
 the four rows on the same ``--episodes`` start states. ``--out`` writes the policies (tuned shared weight,
-weight ensemble, tuned weights), the network diagram, the training curve of a run and ``table.json``.
+weight ensemble, tuned weights; native ``.wrp``), the network diagrams, the training curve of a run and
+the table as JSON, all named ``<--name>_*``.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--finetune-episodes", type=int, default=8, help="episodes per ES candidate")
     parser.add_argument("--finetune-sigma", type=float, default=0.1, help="OpenAI-ES noise std")
     parser.add_argument("--finetune-lr", type=float, default=0.02, help="OpenAI-ES (Adam) learning rate")
-    parser.add_argument("--out", type=Path, help="directory for policies, pictures and table.json")
+    parser.add_argument("--out", type=Path, help="directory for the policies, pictures and table")
+    parser.add_argument("--name", default="wann", help="file name prefix in --out (default: wann)")
     args = parser.parse_args(argv)
     if args.episodes < 1 or args.sweep_episodes < 1 or args.finetune_generations < 0:
         parser.error("--episodes and --sweep-episodes must be >= 1, --finetune-generations >= 0")
@@ -156,21 +158,27 @@ def _export(args, argv, genome, weight, tuned, finetune, rows, info) -> None:
 
     _save(
         to_policy(genome, spec(rows[2].mean, "tuned shared"), shared_weight=weight),
-        out / "wann_shared.policy.json",
+        out / f"{args.name}_shared.wrp",
     )
     _save(
         to_policy(genome, spec(rows[-1].mean, "ensemble"), ensemble_weights=np.array(SWINGUP_WEIGHTS)),
-        out / "wann_ensemble.policy.json",
+        out / f"{args.name}_ensemble.wrp",
     )
     if tuned is not None:
-        _save(to_policy(genome, spec(rows[3].mean, "tuned"), weights=tuned), out / "wann_tuned.policy.json")
+        _save(to_policy(genome, spec(rows[3].mean, "tuned"), weights=tuned), out / f"{args.name}_tuned.wrp")
         draw_network(
-            genome, out / "wann_tuned_network.png", SWINGUP_INPUT_NAMES, SWINGUP_OUTPUT_NAMES, weights=tuned
+            genome,
+            out / f"{args.name}_tuned_network.png",
+            SWINGUP_INPUT_NAMES,
+            SWINGUP_OUTPUT_NAMES,
+            weights=tuned,
         )
-    draw_network(genome, out / "wann_network.png", SWINGUP_INPUT_NAMES, SWINGUP_OUTPUT_NAMES)
+    draw_network(genome, out / f"{args.name}_network.png", SWINGUP_INPUT_NAMES, SWINGUP_OUTPUT_NAMES)
     if info.get("history"):
-        csv_path = write_history_csv(info["history"], out / "wann_history.csv")
-        plot_training_curve(csv_path, out / "wann_curve.png", f"WANN search on swingup ({info['run']})")
+        csv_path = write_history_csv(info["history"], out / f"{args.name}_history.csv")
+        plot_training_curve(
+            csv_path, out / f"{args.name}_curve.png", f"WANN search on swingup ({info['run']})"
+        )
     summary = {
         "source": info,
         "shared_weight": weight,
@@ -181,7 +189,7 @@ def _export(args, argv, genome, weight, tuned, finetune, rows, info) -> None:
         "command": command,
     }
     summary["source"].pop("history", None)
-    (out / "table.json").write_text(json.dumps(summary, indent=2))
+    (out / f"{args.name}_table.json").write_text(json.dumps(summary, indent=2))
     print(f"wrote {out}")
 
 
