@@ -268,3 +268,21 @@ def test_thousands_of_mutants_give_only_policy_file_errors():
         if len(mutant) >= 4:
             outcomes[fuzz_outcome(restamp(mutant))] += 1
     assert outcomes["refused"] > 1000 and outcomes["ok"] > 100
+
+
+def test_cli_export_chroma_prints_the_size_report(tmp_path, capsys):
+    from wann_ros.cli import main
+    from wann_ros.formats import save_policy
+
+    save_policy(paper_network(), tmp_path / "p.wrp")
+    assert (
+        main(
+            ["export-chroma", str(tmp_path / "p.wrp"), "--out", str(tmp_path / "p.chroma"), "--dtype", "fp16"]
+        )
+        == 0
+    )
+    assert "payload+normalisation       6304 bits" in capsys.readouterr().out
+    assert isinstance(load_policy(tmp_path / "p.chroma"), ChromaticPolicy)
+    save_policy(sample_policies()["static"], tmp_path / "s.wrp")
+    assert main(["export-chroma", str(tmp_path / "s.wrp"), "--out", str(tmp_path / "s.chroma")]) == 2
+    assert "only chromatic" in capsys.readouterr().err

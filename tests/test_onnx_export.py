@@ -251,3 +251,15 @@ def test_export_refuses_unknown_objects_and_dtypes():
         export_onnx(object())
     with pytest.raises(ValueError, match="dtype"):
         export_onnx(sample_policies()["static"], dtype="int8")
+
+
+def test_cli_export_onnx(tmp_path):
+    from wann_ros.cli import main
+
+    policy = sample_policies()["wann_ensemble"]
+    save_policy(policy, tmp_path / "p.wrp")
+    assert main(["export-onnx", str(tmp_path / "p.wrp"), "--out", str(tmp_path / "p.onnx")]) == 0
+    obs = observations(policy, 10)
+    np.testing.assert_allclose(
+        load_policy(tmp_path / "p.onnx").act_batch(obs), policy.act_batch(obs), atol=1e-9
+    )

@@ -1,7 +1,7 @@
 """Chromatic networks (Song, Choromanski et al.): edges coloured into P classes share one weight each.
 
 Registers the ``chromatic`` algorithm (OpenAI-ES over the shared weights, a REINFORCE-trained
-colouring controller) and the ``chromatic-compare`` command; see docs/chromatic.md.
+colouring controller) and the ``chromatic-compare`` and ``chromatic-export`` commands; see docs/chromatic.md.
 """
 
 from training.algorithm import Algorithm, register
@@ -15,6 +15,12 @@ def _compare(argv: list[str]) -> int:
     return main(argv)
 
 
+def _export(argv: list[str]) -> int:
+    from training.chromatic.export import main
+
+    return main(argv)
+
+
 ALGORITHM = register(Algorithm("chromatic", ChromaticConfig, make_search,
                                "shared-weight colourings: ES on the pool, REINFORCE on the colouring",
-                               {"chromatic-compare": _compare}))
+                               {"chromatic-compare": _compare, "chromatic-export": _export}))

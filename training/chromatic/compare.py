@@ -49,7 +49,8 @@ def run_one(config: ChromaticConfig, task: str, seed: int, path: Path, options: 
         raise KeyboardInterrupt(f"stopped by signal {summary.interrupted_by}; run again to resume")
     backend = make_backend(options.backend, search.task, options.workers, options.ray_address)
     try:
-        final = Evaluator(search.task, backend, eval_episodes, seed, EVAL_STREAM).evaluate([search.final()], 0)
+        evaluator = Evaluator(search.task, backend, eval_episodes, seed, EVAL_STREAM)
+        final = evaluator.evaluate([search.final()], 0)
     finally:
         backend.close()
     log_rows = read_log(run.log_csv)
@@ -72,10 +73,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     for s in dict.fromkeys(r["structure"] for r in rows):
         group = [r for r in rows if r["structure"] == s]
         final = np.array([r["final_mean"] for r in group])
-        mean = lambda k: float(np.mean([r[k] for r in group]))  # noqa: E731
-        lines.append(f"{s:<10} {len(group):>5} {group[0]['es_dim']:>7} {mean('distinct_params'):>7.0f} "
-                     f"{mean('episodes'):>9.0f} {mean('best_so_far'):>9.2f} {mean('last10_mean'):>11.2f} "
-                     f"{final.mean():>9.2f} ± {final.std():<6.2f} {mean('wall_s'):>8.1f}")
+        m = {k: float(np.mean([r[k] for r in group]))
+             for k in ("distinct_params", "episodes", "best_so_far", "last10_mean", "wall_s")}
+        lines.append(f"{s:<10} {len(group):>5} {group[0]['es_dim']:>7} {m['distinct_params']:>7.0f} "
+                     f"{m['episodes']:>9.0f} {m['best_so_far']:>9.2f} {m['last10_mean']:>11.2f} "
+                     f"{final.mean():>9.2f} ± {final.std():<6.2f} {m['wall_s']:>8.1f}")
     return "\n".join(lines)
 
 
@@ -144,6 +146,7 @@ def main(argv: list[str]) -> int:
                   f"best {r['best_so_far']:.2f}, {r['wall_s']:.1f} s", flush=True)
     print(format_table(rows))
     write_csv(rows, out / "compare.csv")
-    plot_curves(rows, out / "compare.png", f"chromatic-compare on {args.task}, budget {args.budget} generations")
+    title = f"chromatic-compare on {args.task}, budget {args.budget} generations"
+    plot_curves(rows, out / "compare.png", title)
     print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}")
     return 0

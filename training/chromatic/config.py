@@ -25,10 +25,10 @@ class ChromaticConfig:
     sigma_min: float = 0.0
     init_std: float = 0.1
     # colouring controller (REINFORCE on independent per-edge categorical logits)
-    controller_lr: float = 0.05
+    controller_lr: float = 0.5
     baseline_decay: float = 0.9  # moving-average baseline b <- d b + (1 - d) mean(R)
-    entropy: float = 0.01  # entropy bonus coefficient
-    controller_init: float = 0.0  # initial logit lead of a random colouring (0: uniform start)
+    entropy: float = 0.001  # entropy bonus coefficient
+    controller_init: float = 3.0  # initial logit lead of a random colouring (0: uniform start)
     hidden_activation: str = "tanh"
     output_activation: str = "tanh"
     morphologies: tuple[str, ...] | None = None  # None: the task's own

@@ -21,7 +21,7 @@ from wann_ros.formats import register_format
 from wann_ros.formats.errors import PolicyFileError
 from wann_ros.policies.checks import as_float, as_float_array, as_layer_sizes
 from wann_ros.policies.dense import layer_shapes
-from wann_ros.policies.hebbian import _draw_weights
+from wann_ros.policies.hebbian import draw_initial_weights
 from wann_ros.policies.spec import PolicySpec, PolicySpecError
 
 FORMAT_NAME = "wann_ros.onnx"
@@ -139,7 +139,7 @@ class OnnxPolicy:
         if h["given"] is not None:
             fresh = h["given"]
         else:
-            fresh = _draw_weights(np.random.default_rng(seed), h["shapes"], h["init"], h["scale"])
+            fresh = draw_initial_weights(np.random.default_rng(seed), h["shapes"], h["init"], h["scale"])
         self._plastic = [np.asarray(w, dtype=self._dtype) for w in fresh]
 
     def _obs(self, obs: np.ndarray, batch: bool) -> np.ndarray:

@@ -108,7 +108,7 @@ def constrain_weights(w: np.ndarray, bound: float | None, normalize: bool) -> No
         np.clip(w, -bound, bound, out=w)
 
 
-def _draw_weights(
+def draw_initial_weights(
     rng: np.random.Generator, shapes: Sequence[tuple[int, int]], init: str, scale: float
 ) -> list:
     if init == "uniform":
@@ -226,7 +226,7 @@ class HebbianPolicy(LayeredPolicy):
             fresh = self.init_weights
         else:
             rng = np.random.default_rng(seed)
-            fresh = _draw_weights(rng, self._shapes, self.options.init, self.options.init_scale)
+            fresh = draw_initial_weights(rng, self._shapes, self.options.init, self.options.init_scale)
         for w, f in zip(self._weights, fresh, strict=True):
             np.copyto(w, f)
 
@@ -386,7 +386,7 @@ class HebbianPopulation:
             rng = np.random.default_rng(seed)
             for w, f in zip(
                 self._weights,
-                _draw_weights(rng, self._shapes, self.options.init, self.options.init_scale),
+                draw_initial_weights(rng, self._shapes, self.options.init, self.options.init_scale),
                 strict=True,
             ):
                 w[i] = f
