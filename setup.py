@@ -47,7 +47,7 @@ setup(
             "matplotlib",
             "imageio",
         ],
-        "ros": ROS_WHEELS + ["rosbags"],
+        "ros": [*ROS_WHEELS, "rosbags"],
         "dev": ["pytest", "pytest-timeout", "hypothesis", "ruff"],
     },
     zip_safe=True,

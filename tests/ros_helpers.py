@@ -19,9 +19,9 @@ LAYERS = (28, 16, 8)
 
 
 def isolate_ros_domain() -> int:
-    """Use scripts/test's ROS_DOMAIN_ID (or a random one in 100..199) and loopback-only discovery."""
+    """Use scripts/test's ROS_DOMAIN_ID (or a random one in 10..99, below the ephemeral-port range) and loopback-only discovery."""
     if "ROS_DOMAIN_ID" not in os.environ:
-        os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randrange(100, 200))
+        os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randrange(10, 100))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     return int(os.environ["ROS_DOMAIN_ID"])
 
