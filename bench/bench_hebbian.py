@@ -7,9 +7,11 @@ U(-0.1, 0.1) every episode) on the standard pybullet Ant with the same populatio
 candidate and the same early stop (after step 200, 30 steps in a row without progress). Each is run as
 a subprocess for G1 and G2 generations; the cost of one generation is the difference divided by
 G2 - G1, so start-up (imports, JIT, env construction outside the loop) cancels. CPU time is the
-subprocess tree's (``RUSAGE_CHILDREN``). Env steps are counted in both (the reference through a wrapper
-around ``gym.make`` in a small driver written at run time; its code is not modified) so the table also
-gives time per env step, which does not depend on how long the random episodes happen to be.
+subprocess tree's (``RUSAGE_CHILDREN``; for this engine's process backend, whose forkserver workers are
+not reaped into it, plus the episode CPU the run log records). Env steps are counted in both (the
+reference through a wrapper around ``gym.make`` in a small driver written at run time; its code is not
+modified) so the table also gives time per env step, which does not depend on how long the random
+episodes happen to be.
 
 The reference is set up outside the repository (its code is never part of wann_ros):
     python3.11 -m venv /tmp/hebref && /tmp/hebref/bin/pip install torch==2.13.0 gym==0.23.1 pybullet numba
@@ -27,9 +29,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
+from training.rundir import read_log
+
 ROOT = Path(__file__).resolve().parent.parent
+BURN_IN = 40  # zero-action env steps before the policy acts, in both implementations
 
 REF_DRIVER = r'''
 import json, os, sys, tempfile
@@ -94,8 +100,11 @@ def run_ours(popsize: int, generations: int, workers: int, tmp: Path) -> dict[st
            "--seed", "0",
            "--run-dir", str(run_dir), "--no-progress", *backend]
     wall, cpu, _ = _timed(cmd, ROOT)
-    with open(run_dir / "log.csv") as f:
-        steps = sum(int(float(line.split(",")[4])) for line in f.readlines()[1:])
+    log = read_log(run_dir / "log.csv")
+    if workers > 1:  # forkserver workers are never reaped into RUSAGE_CHILDREN: add their episode CPU
+        cpu += float(np.sum(log["cpu_s"]))  # (this counts the parent's loop CPU twice: conservative)
+    # the log counts policy steps; the env also steps BURN_IN zero actions per episode (as the reference does)
+    steps = float(np.sum(log["steps"]) + BURN_IN * np.sum(log["evaluations"]))
     return {"wall_s": wall, "cpu_s": cpu, "steps": steps}
 
 
@@ -119,8 +128,6 @@ def per_generation(a: dict[str, float], b: dict[str, float], g1: int, g2: int) -
 
 def bench_bookkeeping(popsize: int, dim: int = 61_440, repeats: int = 5) -> dict[str, float]:
     """Median wall seconds of one OpenAI-ES ask + tell over the Hebbian coefficients (no episodes)."""
-    import numpy as np
-
     from training.strategies import OpenAIES
 
     es = OpenAIES(np.zeros(dim), popsize, sigma=0.1, lr=0.2, optimizer="sgd", momentum=0.0, seed=0)

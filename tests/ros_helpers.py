@@ -19,7 +19,8 @@ LAYERS = (28, 16, 8)
 
 
 def isolate_ros_domain() -> int:
-    """Use scripts/test's ROS_DOMAIN_ID (or a random one in 10..99, below the ephemeral-port range) and loopback-only discovery."""
+    """Use scripts/test's ROS_DOMAIN_ID (else a random one in 10..99, clear of the ephemeral ports)
+    and loopback-only discovery."""
     if "ROS_DOMAIN_ID" not in os.environ:
         os.environ["ROS_DOMAIN_ID"] = str(random.Random(os.getpid()).randrange(10, 100))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"

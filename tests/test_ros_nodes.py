@@ -58,7 +58,7 @@ def test_wrong_joint_names_and_missing_inputs_are_refused(ros, tmp_path):
         assert "policy joints ['leg_0'," in err and "are not on the robot" in err and "hip_1" in err
         robot.enabled["odom"] = False
         good = write_policy(tmp_path / "good.wrp")
-        cmd = node_command("controller_node", {"policy": str(good), "startup_timeout": 1.5})
+        cmd = node_command("controller_node", {"policy": str(good), "startup_timeout": 5.0})
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert spin_until(ros, lambda: proc.poll() is not None, 30)
         assert proc.returncode == 2
@@ -137,7 +137,8 @@ def test_sim_and_controller_exchange_messages_and_report(ros, tmp_path):
         start_node("controller_node", {"policy": str(policy), "use_sim_time": True}, tmp_path / "ctl.log"),
     ]
     try:
-        ok = spin_until(ros, lambda: "weight_norms" in monitor.diagnostics and len(monitor.commands) > 50, 40)
+        ok = spin_until(ros, lambda: "weight_norms" in monitor.diagnostics and len(monitor.commands) > 50
+                        and len(monitor.track) > 50, 40)
         assert ok, (tmp_path / "ctl.log").read_text() + (tmp_path / "sim.log").read_text()
         d = monitor.diagnostics
         from wann_ros.formats import file_sha256

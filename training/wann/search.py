@@ -3,7 +3,7 @@
 ``ask`` returns the population of genomes; ``tell`` takes each individual's return at every shared
 weight (averaged over the episodes), from which fitness = mean over weights and peak = max over weights.
 Before breeding, the population is ranked by non-dominated fronts and crowding distance on
-(mean, -connections) with probability ``prob_moo``, else on (mean, peak); the worst ``cull_ratio`` are
+(mean, -max(connections, 1)) with probability ``prob_moo``, else on (mean, peak); the worst ``cull_ratio`` are
 dropped, the best ``elite_ratio`` of the rest pass unchanged, every other child is a tournament winner
 with exactly one topology mutation.
 """
@@ -72,7 +72,9 @@ class WannSearch:
         floor = np.finfo(np.float64).min / 4  # -inf fitness (diverged episodes) still ranks, last
         mean = np.maximum(self.fitness, floor)
         if self.rng.random() < self.config.prob_moo:
-            second = -self.n_connections.astype(np.float64)
+            # an empty network counts as one connection (as in the reference): otherwise every copy of
+            # it is undominated on complexity and the front fills with networks that do nothing
+            second = -np.maximum(self.n_connections, 1).astype(np.float64)
         else:
             second = np.maximum(self.peak, floor)
         return rank(np.column_stack([mean, second]))
