@@ -1,5 +1,6 @@
 """wann_ros: evolved compact control policies for ROS 2 (ament_python package)."""
 
+import os
 from glob import glob
 
 from setuptools import find_packages, setup
@@ -30,7 +31,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml")),
-        (f"share/{PACKAGE}/models", [f for f in glob("models/*") if not f.endswith("/")]),
+        (f"share/{PACKAGE}/models", [f for f in glob("models/*") if os.path.isfile(f)]),
     ],
     install_requires=["numpy>=1.24", "pyyaml"],
     extras_require={

@@ -1,6 +1,7 @@
 """Simulator + controller (+ optional rosbag2 recorder) for a quadruped policy.
 
-    ros2 launch wann_ros quadruped.launch.py policy:=models/ant_hebbian.npz damage:=left_front damage_time:=10
+    ros2 launch wann_ros quadruped.launch.py damage:=left_front damage_time:=10
+    ros2 launch wann_ros quadruped.launch.py policy:=/path/to/policy.wrp robot:=ant
 
 Arguments: robot (ant | a1; picks config/<robot>.yaml), policy, damage, damage_time (sim seconds),
 gui, use_sim_time, rate (Hz, 0 = the policy's), lockstep, record, bag (output directory).
@@ -15,11 +16,13 @@ from launch_ros.actions import Node
 
 from launch import LaunchDescription
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config")
+SHARE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # share/wann_ros or the source tree
+CONFIG_DIR = os.path.join(SHARE_DIR, "config")
+SHIPPED_POLICY = os.path.join(SHARE_DIR, "models", "ant_hebbian.wrp")
 
 ARGUMENTS = (
     ("robot", "ant", "robot model: ant or a1 (selects config/<robot>.yaml)"),
-    ("policy", "", "policy file (native, .chroma or ONNX; the format is read from the content)"),
+    ("policy", SHIPPED_POLICY, "policy file (native, .chroma or ONNX; the format is read from the content)"),
     ("damage", "standard", "damage applied at damage_time, e.g. left_front, lock:hip_1, weak:ankle_2=0.3"),
     ("damage_time", "0.0", "sim time (s) at which `damage` is applied"),
     ("gui", "false", "open the pybullet GUI"),
