@@ -114,6 +114,9 @@ def test_tiny_run_end_to_end_and_resume_equals_an_uninterrupted_run(tmp_path, ca
     assert policy.spec.kind == "hebbian" and policy.n_params == 5 * (28 * 8 + 8 * 8)
     assert get_algorithm("hebbian").config_cls is HebbianConfig
     assert "done: 3 generations" in capsys.readouterr().out
+    assert main(["hebbian-progress", str(tmp_path / "a")]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[0] == str(tmp_path / "a") and row[1] == "3"  # generations done
 
 
 def test_export_writes_policy_and_model_card(tmp_path):

@@ -13,6 +13,7 @@ from training.rundir import RunDir
 from training.tasks import EpisodeWorker, Job
 from training.wann.config import LAPTOP, REFERENCE, WannConfig
 from training.wann.engine import WannCandidate, WannRunSearch, make_search, wann_task
+from training.wann.ranking import nondominated_fronts
 from training.wann.search import WannSearch
 from training.wann.swingup_eval import evaluate_jobs, shared_weight_returns
 from wann_ros.sim.swingup import SwingUpParams
@@ -120,3 +121,15 @@ def test_engine_run_resumes_exactly(tmp_path):
 def test_unknown_task_is_refused():
     with pytest.raises(ValueError, match="unknown task"):
         make_search(TINY, "no-such-task", 0)
+
+
+def test_empty_networks_do_not_crowd_the_first_front():
+    config = dataclasses.replace(REFERENCE, pop_size=6, prob_moo=1.0)
+    search = WannSearch(config, 5, 1, 0)
+    pop = search.ask()
+    for g in pop:
+        g.enabled[:] = False
+    pop[3].enabled[0] = True
+    search.tell(np.where(np.arange(6) == 3, 50.0, 10.0)[:, None] * np.ones((1, 6)))
+    fronts = nondominated_fronts(search.objectives())
+    assert fronts[0].tolist() == [3]  # one connection and better: it dominates every empty network

@@ -26,6 +26,7 @@ from training.hebbian.rollout import trace_episode
 from training.hebbian.studies import BURN_IN, _check_hebbian, _pyplot
 from training.seeding import EVAL_STREAM, check_seed, episode_seed
 from training.tasks import Job, make_task
+from wann_ros.formats import file_sha256
 
 Setting = dict[str, Any]  # {"name", "weight_bound", "normalize"}
 
@@ -182,7 +183,14 @@ def bounded_study(
     js = out / "bounded.json"
     js.write_text(
         json.dumps(
-            {"sim_seconds": sim_seconds, "steps": steps, "score_episodes": episodes, "summary": summary},
+            {
+                "policy": str(policy),
+                "policy_sha256": file_sha256(policy),
+                "sim_seconds": sim_seconds,
+                "steps": steps,
+                "score_episodes": episodes,
+                "summary": summary,
+            },
             indent=2,
         )
     )

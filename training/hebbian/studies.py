@@ -216,7 +216,7 @@ def freeze_study(
     ax.set_title(f"Freezing the Hebbian updates ({episodes} episodes each)")
     ax.legend()
     return _finish(
-        fig, out, "freeze", rows, {"freeze_steps": [str(k) for k in freeze_steps], "summary": summary}
+        fig, policy, out, "freeze", rows, {"freeze_steps": [str(k) for k in freeze_steps], "summary": summary}
     )
 
 
@@ -282,7 +282,7 @@ def intervention_study(
         ax.set_ylabel(f"{WINDOW}-step mean progress (paper units/step)")
         ax.legend(fontsize=8)
     fig.suptitle(_TITLES[kind].format(at=at, **kwargs))
-    return _finish(fig, out, kind, rows, {"at": at, **kwargs, "window": WINDOW, "summary": summary})
+    return _finish(fig, policy, out, kind, rows, {"at": at, **kwargs, "window": WINDOW, "summary": summary})
 
 
 _TITLES = {
@@ -339,7 +339,9 @@ def pca_study(
         "Weights over an episode, first three principal components (shared basis; o = start); "
         f"explained {', '.join(f'{e:.1%}' for e in explained)}"
     )
-    return _finish(fig, out, "pca", rows, {"stride": stride, "explained_variance_ratio": explained.tolist()})
+    return _finish(
+        fig, policy, out, "pca", rows, {"stride": stride, "explained_variance_ratio": explained.tolist()}
+    )
 
 
 def _pad(x: np.ndarray, n: int) -> np.ndarray:
@@ -353,10 +355,14 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def _finish(
-    fig: Any, out: Path, name: str, rows: list[dict[str, Any]], summary: dict[str, Any]
+    fig: Any, policy: Path, out: Path, name: str, rows: list[dict[str, Any]], summary: dict[str, Any]
 ) -> dict[str, Any]:
+    """Save the figure, the rows and the summary (with the policy file's path and SHA-256)."""
     import matplotlib.pyplot as plt
 
+    from wann_ros.formats import file_sha256
+
+    summary = {"policy": str(policy), "policy_sha256": file_sha256(policy), **summary}
     out.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     png = out / f"{name}.png"

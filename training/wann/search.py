@@ -67,8 +67,8 @@ class WannSearch:
     def n_connections(self) -> np.ndarray:
         return np.array([g.n_connections for g in self.population])
 
-    def ranks(self) -> np.ndarray:
-        """Rank of each individual of the last told population (0 = best), drawing the objective pair."""
+    def objectives(self) -> np.ndarray:
+        """(P, 2) objectives of the last told population, drawing which pair this generation ranks on."""
         floor = np.finfo(np.float64).min / 4  # -inf fitness (diverged episodes) still ranks, last
         mean = np.maximum(self.fitness, floor)
         if self.rng.random() < self.config.prob_moo:
@@ -77,7 +77,11 @@ class WannSearch:
             second = -np.maximum(self.n_connections, 1).astype(np.float64)
         else:
             second = np.maximum(self.peak, floor)
-        return rank(np.column_stack([mean, second]))
+        return np.column_stack([mean, second])
+
+    def ranks(self) -> np.ndarray:
+        """Rank of each individual of the last told population (0 = best)."""
+        return rank(self.objectives())
 
     def _breed(self) -> list[Genome]:
         c = self.config
