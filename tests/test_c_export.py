@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -55,6 +56,19 @@ def test_golden_vectors_match_numpy(name, opt, tmp_path):
     result = build_and_run(files, tmp_path, opt)
     assert result["max_abs_error"] <= 1e-5 and result["command_max_abs_error"] <= 1e-5
     assert result["steps"] == (1000 if name.startswith("hebbian") else 64)
+
+
+SHIPPED = sorted(p for p in (Path(__file__).resolve().parent.parent / "models").iterdir()
+                 if p.suffix in (".wrp", ".chroma"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_every_shipped_model_exports_and_passes_its_golden_test(path, tmp_path):
+    """What a firmware user does: one export command per shipped model, then the documented gcc line."""
+    assert cli_main(["export-c", str(path), "--out", str(tmp_path), "--name", "policy"]) == 0
+    files = SimpleNamespace(source=tmp_path / "policy.c", golden=tmp_path / "policy_golden.c")
+    result = build_and_run(files, tmp_path, "-O2")
+    assert result["max_abs_error"] <= 1e-5  # commands (N m for the Ant) are checked relative to the scale
 
 
 def test_generated_code_is_freestanding():

@@ -557,6 +557,7 @@ class GoldenVectors:
     command: np.ndarray  # [T, n_act]
     reference: np.ndarray  # [T, n_act] the float policy's actions (differs from ``action`` for int8)
     weights: np.ndarray | None  # Hebbian: the initial weights the test sets, flat, float32-representable
+    command_scale: float = 1.0  # commands are checked to GOLDEN_TOL in action units: tol * max(1, |scale|)
 
 
 def _f32(a: np.ndarray) -> np.ndarray:
@@ -585,7 +586,8 @@ def golden_vectors(policy: Policy, steps: int, seed: int = 0, int8: bool = False
     reference = np.array([policy.act(o) for o in obs])
     action = np.array([dequantized_policy(policy).act(o) for o in obs]) if int8 else reference
     command = policy.spec.action.to_command(action)
-    return GoldenVectors(obs, action, command, reference, weights)
+    scale = max(1.0, float(np.max(np.abs(policy.spec.action.scale))))
+    return GoldenVectors(obs, action, command, reference, weights, scale)
 
 
 def generate_golden(name: str, g: GoldenVectors, tolerance: float = GOLDEN_TOLERANCE) -> str:
@@ -603,6 +605,8 @@ def generate_golden(name: str, g: GoldenVectors, tolerance: float = GOLDEN_TOLER
 #ifndef GOLDEN_TOL
 #define GOLDEN_TOL {c_number(tolerance)}
 #endif
+/* commands are in joint units (offset + scale * action): the same tolerance in action units */
+#define GOLDEN_COMMAND_TOL (GOLDEN_TOL * {c_number(g.command_scale)})
 #define STEPS {steps}
 
 {c_array("float", "golden_obs", g.obs.ravel())}
@@ -633,7 +637,7 @@ int main(void)
     }}
     printf("steps=%d max_abs_error=%.3e command_max_abs_error=%.3e vs_float_policy=%.3e\\n",
            STEPS, err, cmd_err, ref_err);
-    return (err <= GOLDEN_TOL && cmd_err <= GOLDEN_TOL) ? 0 : 1;
+    return (err <= GOLDEN_TOL && cmd_err <= GOLDEN_COMMAND_TOL) ? 0 : 1;
 }}
 """
 
