@@ -42,7 +42,7 @@ def find_policy(models: Path) -> tuple[Path | None, str]:
         return None, "no Ant policy in models/"
     is_hebbian, score, path = max(candidates)
     what = "the shipped Hebbian policy" if is_hebbian else "not Hebbian: the best Ant policy available"
-    return path, f"{what} (score {score:g})"
+    return path, f"{what} ({'no recorded score' if score == -np.inf else f'score {score:g}'})"
 
 
 def placeholder_policy(out: Path, seed: int) -> Path:
