@@ -172,8 +172,11 @@ class ActionSpec:
 
     def to_command(self, action: np.ndarray) -> np.ndarray:
         """Network action -> joint command, clamped to the limits; NaN actions become the offset."""
-        a = np.nan_to_num(np.asarray(action, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
-        return np.clip(self.offset + self.scale * np.clip(a, -1.0, 1.0), self.lower, self.upper)
+        a = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0)  # ±inf -> ±1
+        if np.isnan(a).any():
+            a = np.nan_to_num(a, nan=0.0)
+        # minimum/maximum rather than np.clip: the same result at a fraction of the cost per control step
+        return np.minimum(np.maximum(self.offset + self.scale * a, self.lower), self.upper)
 
     def to_dict(self) -> dict[str, Any]:
         return {
