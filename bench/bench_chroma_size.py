@@ -9,6 +9,8 @@ fp16 storage, with and without observation normalisation and the metadata sectio
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from wann_ros.formats.chroma import size_report
@@ -37,6 +39,8 @@ def network(sizes: list[int], colours: int, normalised: bool, seed: int = 0) -> 
 
 
 def main() -> None:
+    raw = argparse.RawDescriptionHelpFormatter
+    argparse.ArgumentParser(description=__doc__, formatter_class=raw).parse_args()  # no options, only --help
     columns = (
         "colours",
         "pool",

@@ -1,8 +1,11 @@
 """Bounded online adaptation: the numpy policy alone stays finite over a long run with random inputs."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from training.cli import main
 from wann_ros.policies.hebbian import HebbianPolicy, hebbian_param_count
 from wann_ros.policies.spec import PolicySpec
 from wann_ros.sim.robot_specs import ANT_OBS_CLIP, ant_action_spec, ant_observation_spec
@@ -42,3 +45,11 @@ def test_unconstrained_weights_keep_growing():
     _, early = long_run(p, 500)
     _, late = long_run(p, 1_500)
     assert early > 100 and late > 3 * early
+
+
+def test_bounded_study_refuses_a_run_shorter_than_one_record(tmp_path, capsys):
+    policy = Path(__file__).parents[1] / "models" / "ant_hebbian.wrp"
+    code = main(["hebbian-bounded", str(policy), "--sim-seconds", "3", "--out", str(tmp_path)])
+    assert code == 2
+    assert "182 control steps, fewer than --record-every 1000" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -92,6 +92,14 @@ def test_registry_and_checkpoint_errors(tmp_path):
         save_checkpoint(tmp_path / "x.npz", {"f": object()})
 
 
+def test_help_lists_algorithms_every_command_and_tasks(capsys):
+    assert main(["--help"]) == 0
+    lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines() if ":" in line}
+    assert "es" in lines["algorithms"] and "ant (" in lines["tasks"]
+    for command in ("resume", "evaluate", "hebbian-table", "chromatic-export", "wann-table"):
+        assert command in lines["commands"]
+
+
 def test_cli_run_directory_best_policy_plot_and_harness(tmp_path):
     config = write_config(tmp_path, 6)
     run = tmp_path / "run"
@@ -172,3 +180,23 @@ def test_sigterm_checkpoints_the_last_generation_and_exits_cleanly(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert log_rows(run) == len(ck["log"]) + 2
     assert os.path.getsize(run / "best.wrp") > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--task", "swingup"], "do not match the env's ('cart',)"),
+    (["--task", "ant", "--morphology", "standard,left_frnt"], "unknown morphology 'left_frnt'"),
+])
+def test_evaluate_refuses_a_mismatch_before_any_worker_starts(args, message, tmp_path, capsys):
+    policy = Path(__file__).parents[1] / "models" / "ant_static.wrp"
+    code = main(["evaluate", str(policy), "--episodes", "1", "--out", str(tmp_path), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_evaluate_refuses_a_file_that_is_no_policy(tmp_path, capsys):
+    text = tmp_path / "notes.md"
+    text.write_text("# not a policy\n")
+    code = main(["evaluate", str(text), "--task", "toy", "--episodes", "1", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "unrecognised policy file" in capsys.readouterr().err

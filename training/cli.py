@@ -3,7 +3,7 @@
     python -m training es --task ant --config cfg.yaml --seed 1 --backend process --workers 2
     python -m training resume runs/es-ant-20250101-120000-s1
     python -m training plot runs/es-ant-20250101-120000-s1
-    python -m training evaluate best.policy.json --task ant --episodes 100 --seed 0 --morphology all
+    python -m training evaluate best.wrp --task ant --episodes 100 --seed 0 --morphology all
 """
 
 from __future__ import annotations
@@ -157,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         print("algorithms:", ", ".join(available()))
+        extra = [c for name in available() for c in get_algorithm(name).commands]
+        print("commands:", ", ".join([*COMMANDS, *extra]))
         print("tasks:", ", ".join(f"{k} ({v.summary})" for k, v in sorted(TASKS.items())))
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]

@@ -20,7 +20,7 @@ from training.backends import make_backend
 from training.builders import policy_spec_for
 from training.evaluation import Evaluator
 from training.seeding import EVAL_STREAM
-from training.tasks import TASKS, make_task
+from training.tasks import TASKS, Task, make_task
 
 ALL_MORPHOLOGIES = ("standard", "right_front", "left_front")
 
@@ -38,6 +38,17 @@ def policy_from_file(candidate: Any, env: Any, path: str) -> Any:
         got = policy.spec.action.joint_names
         raise ValueError(f"{path}: policy joints {got} do not match the env's {expected}")
     return policy
+
+
+def check_policy_fits_task(task: Task, path: str) -> None:
+    """Build each morphology's env and the policy here, so that an unreadable file, joints that do not
+    match or an unknown morphology is refused with its own message before any worker starts."""
+    for m in range(max(len(task.morphologies), 1)):
+        env = task.make_env(m)
+        try:
+            policy_from_file(None, env, path)
+        finally:
+            env.close()
 
 
 def morphologies_for(task_name: str, morphology: str | None) -> tuple[str, ...] | None:
@@ -73,6 +84,7 @@ def evaluate_policy_file(
         runner_args |= {"solved_distance": solved_distance, "solved_window": solved_window}
     task = make_task(task_name, "training.harness:policy_from_file", {"path": str(path)},
                      morphologies=morphologies_for(task_name, morphology), runner_args=runner_args)
+    check_policy_fits_task(task, str(path))
     engine = make_backend(backend, task, workers)
     try:
         evaluator = Evaluator(task, engine, episodes, seed, stream=EVAL_STREAM)
