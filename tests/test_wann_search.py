@@ -11,7 +11,8 @@ from training.checkpoint import load_checkpoint
 from training.loop import RunOptions, run_search
 from training.rundir import RunDir
 from training.tasks import EpisodeWorker, Job
-from training.wann.config import LAPTOP, REFERENCE, WannConfig
+from training.wann.compare import short_search
+from training.wann.config import LAPTOP, PAPER_RANKING, REFERENCE, WannConfig
 from training.wann.engine import WannCandidate, WannRunSearch, make_search, wann_task
 from training.wann.ranking import nondominated_fronts
 from training.wann.search import WannSearch
@@ -38,7 +39,10 @@ def _run(seed: int, generations: int) -> list[dict]:
 
 def test_defaults_are_the_reference_swingup_settings():
     assert (REFERENCE.pop_size, REFERENCE.n_reps, REFERENCE.tournament_size) == (192, 3, 8)
-    assert (REFERENCE.elite_ratio, REFERENCE.cull_ratio, REFERENCE.prob_moo) == (0.2, 0.2, 0.8)
+    assert (REFERENCE.elite_ratio, REFERENCE.cull_ratio) == (0.2, 0.2)
+    # prettyNeatWann's ranking as it runs: complexity in 20 % of generations, else the mean alone
+    assert (REFERENCE.prob_moo, REFERENCE.other_ranking) == (0.2, "mean")
+    assert PAPER_RANKING == {"prob_moo": 0.8, "other_ranking": "peak"}
     assert REFERENCE.weights == (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
     assert REFERENCE.operator_probabilities == (0.2, 0.25, 0.05, 0.5)
     assert (LAPTOP.pop_size, LAPTOP.n_reps, LAPTOP.elite_ratio, LAPTOP.tournament_size) == (64, 3, 0.05, 4)
@@ -46,6 +50,8 @@ def test_defaults_are_the_reference_swingup_settings():
         WannConfig.from_dict({"popsize": 3})
     with pytest.raises(ValueError, match="prob_moo"):
         WannConfig(prob_moo=1.5)
+    with pytest.raises(ValueError, match="other_ranking"):
+        WannConfig(other_ranking="max")
 
 
 def test_search_is_reproducible_and_selects_for_fitness():
@@ -133,3 +139,56 @@ def test_empty_networks_do_not_crowd_the_first_front():
     search.tell(np.where(np.arange(6) == 3, 50.0, 10.0)[:, None] * np.ones((1, 6)))
     fronts = nondominated_fronts(search.objectives())
     assert fronts[0].tolist() == [3]  # one connection and better: it dominates every empty network
+
+
+def _told_search(config: WannConfig) -> WannSearch:
+    """Six genomes told hand-made returns: individual 1 has the best mean, 4 the best peak, 5 is empty."""
+    search = WannSearch(dataclasses.replace(config, pop_size=6), 5, 1, 0)
+    pop = search.ask()
+    for i, g in enumerate(pop):
+        g.enabled[:] = np.arange(g.enabled.size) <= i  # individual i has i + 1 connections
+    pop[5].enabled[:] = False
+    returns = np.array([[10, 10], [60, 60], [30, 30], [20, 20], [-60, 90], [5, 5]], float)
+    search.tell(np.repeat(returns, 3, axis=1))
+    return search
+
+
+def test_other_generations_rank_on_the_mean_alone_or_on_mean_and_peak():
+    mean_only = _told_search(dataclasses.replace(REFERENCE, prob_moo=0.0, other_ranking="mean"))
+    assert mean_only.objectives().shape == (6, 1)
+    assert mean_only.ranks().tolist() == [4, 0, 1, 2, 3, 5]  # by mean, best first
+    peak = _told_search(dataclasses.replace(REFERENCE, prob_moo=0.0, other_ranking="peak"))
+    np.testing.assert_array_equal(peak.objectives()[:, 1], [10, 60, 30, 20, 90, 5])
+    assert peak.ranks()[4] < 2  # undominated on the peak despite the worst mean
+    complexity = _told_search(dataclasses.replace(REFERENCE, prob_moo=1.0, other_ranking="mean"))
+    np.testing.assert_array_equal(complexity.objectives()[:, 1], [-1, -2, -3, -4, -5, -1])
+
+
+def test_ranking_draw_follows_prob_moo():
+    search = _told_search(dataclasses.replace(REFERENCE, prob_moo=0.2))
+    widths = [search.objectives().shape[1] for _ in range(2000)]
+    assert abs(widths.count(2) / 2000 - 0.2) < 0.03  # (mean, -connections) in 20 % of the draws
+
+
+def test_short_search_summary_is_seeded():
+    config = dataclasses.replace(LAPTOP, pop_size=8, weights=(-1.0, 1.0), n_reps=1)
+    short = SwingUpParams(max_steps=50)
+    a = short_search(config, 3, 3, "x", confirm_top=2, confirm_episodes=1, params=short)
+    b = short_search(config, 3, 3, "x", confirm_top=2, confirm_episodes=1, params=short)
+    assert (a.top_mean, a.median_mean, a.confirmed) == (b.top_mean, b.median_mean, b.confirmed)
+    assert a.top_mean >= a.median_mean and np.isfinite(a.confirmed) and a.median_connections >= 0
+    with pytest.raises(ValueError, match="generations"):
+        short_search(config, 3, 0)
+
+
+def test_checkpoints_from_before_other_ranking_keep_the_peak_ranking():
+    old = WannSearch(dataclasses.replace(REFERENCE, pop_size=4, **PAPER_RANKING), 5, 1, 0)
+    old.ask()
+    state = old.state_dict()
+    del state["config"]["other_ranking"]  # as written before the field existed
+    same = WannSearch(dataclasses.replace(REFERENCE, pop_size=4, **PAPER_RANKING), 5, 1, 0)
+    same.load_state_dict(state)
+    assert same.population[0].to_dict() == old.population[0].to_dict()
+    changed = WannSearch(dataclasses.replace(REFERENCE, pop_size=4, prob_moo=0.8), 5, 1, 0)
+    with pytest.raises(ValueError, match="other_ranking: 'peak' != 'mean'"):
+        changed.load_state_dict(state)

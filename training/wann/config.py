@@ -1,6 +1,8 @@
 """Settings of the WANN search. Defaults are the reference's swingup settings (``p/swingup.json`` on top
 of ``p/default_wan.json`` in google/brain-tokyo-workshop WANNRelease/WANN); :data:`LAPTOP` is its
-``p/laptop_swing.json``.
+``p/laptop_swing.json``. The ranking defaults to what ``WANNRelease/prettyNeatWann`` runs (see docs/wann.md):
+complexity enters the ranking in 20 % of the generations, the others rank on mean fitness alone;
+:data:`PAPER_RANKING` gives the paper's 80 % (mean, connections) / 20 % (mean, peak).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 SWINGUP_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 HIDDEN_ACTIVATIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)  # the reference's swingup pool (square, 11, excluded)
+OTHER_RANKINGS = ("mean", "peak")
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,8 @@ class WannConfig:
     pop_size: int = 192
     n_reps: int = 3  # episodes per shared weight and individual
     weights: tuple[float, ...] = SWINGUP_WEIGHTS
-    prob_moo: float = 0.8  # chance of ranking on (mean, -connections) instead of (mean, max)
+    prob_moo: float = 0.2  # chance that a generation ranks on (mean, -connections)
+    other_ranking: str = "mean"  # the other generations: "mean" alone (prettyNeatWann) or "peak" (mean, max)
     prob_init_enable: float = 0.5
     prob_add_connection: float = 0.20
     prob_add_node: float = 0.25
@@ -55,6 +59,10 @@ class WannConfig:
             raise ValueError("wann config: cull_ratio leaves no parents")
         if not self.hidden_activations:
             raise ValueError("wann config: hidden_activations is empty")
+        if self.other_ranking not in OTHER_RANKINGS:
+            raise ValueError(
+                f"wann config: other_ranking must be one of {OTHER_RANKINGS}, got {self.other_ranking!r}"
+            )
 
     @staticmethod
     def _operator_fields() -> tuple[str, ...]:
@@ -78,8 +86,18 @@ class WannConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"wann config: unknown keys {unknown}; known keys: {sorted(known)}")
-        return WannConfig(**d)
+        # settings saved before other_ranking existed ranked the other generations on (mean, peak)
+        return WannConfig(**{"other_ranking": "peak", **d})
+
+    def differences(self, other: WannConfig) -> list[str]:
+        """``name: mine != other`` for every field in which the two configs differ."""
+        return [
+            f"{f.name}: {getattr(self, f.name)!r} != {getattr(other, f.name)!r}"
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        ]
 
 
 REFERENCE = WannConfig()
 LAPTOP = replace(REFERENCE, pop_size=64, elite_ratio=0.05, tournament_size=4, best_reps=48)
+PAPER_RANKING = {"prob_moo": 0.8, "other_ranking": "peak"}  # WANNRelease/WANN and the paper, sec. 3.2

@@ -2,10 +2,10 @@
 
 ``ask`` returns the population of genomes; ``tell`` takes each individual's return at every shared
 weight (averaged over the episodes), from which fitness = mean over weights and peak = max over weights.
-Before breeding, the population is ranked by non-dominated fronts and crowding distance on
-(mean, -max(connections, 1)) with probability ``prob_moo``, else on (mean, peak); the worst ``cull_ratio`` are
-dropped, the best ``elite_ratio`` of the rest pass unchanged, every other child is a tournament winner
-with exactly one topology mutation.
+Before breeding, the population is ranked: with probability ``prob_moo`` by non-dominated fronts and
+crowding distance on (mean, -max(connections, 1)), else by ``other_ranking`` (mean alone, or fronts on
+(mean, peak)); the worst ``cull_ratio`` are dropped, the best ``elite_ratio`` of the rest pass unchanged,
+every other child is a tournament winner with exactly one topology mutation.
 """
 
 from __future__ import annotations
@@ -68,15 +68,17 @@ class WannSearch:
         return np.array([g.n_connections for g in self.population])
 
     def objectives(self) -> np.ndarray:
-        """(P, 2) objectives of the last told population, drawing which pair this generation ranks on."""
+        """(P, 2) or (P, 1) objectives of the last told population, drawing which this generation uses."""
         floor = np.finfo(np.float64).min / 4  # -inf fitness (diverged episodes) still ranks, last
         mean = np.maximum(self.fitness, floor)
         if self.rng.random() < self.config.prob_moo:
             # an empty network counts as one connection (as in the reference): otherwise every copy of
             # it is undominated on complexity and the front fills with networks that do nothing
             second = -np.maximum(self.n_connections, 1).astype(np.float64)
-        else:
+        elif self.config.other_ranking == "peak":
             second = np.maximum(self.peak, floor)
+        else:
+            return mean[:, None]  # one objective: the fronts are the distinct means, best first
         return np.column_stack([mean, second])
 
     def ranks(self) -> np.ndarray:
@@ -112,8 +114,10 @@ class WannSearch:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         config = replace(WannConfig.from_dict(state["config"]), generations=self.config.generations)
         if config != self.config or (state["n_in"], state["n_out"]) != (self.n_in, self.n_out):
+            diff = config.differences(self.config) or [f"inputs/outputs: {state['n_in']}/{state['n_out']}"]
             raise ValueError(
-                "checkpoint was written by a WANN search with different settings (other than generations)"
+                "checkpoint was written by a WANN search with different settings (other than generations); "
+                f"checkpoint vs this search: {'; '.join(diff)}"
             )
         self.generation = int(state["generation"])
         self.rng = rng_from_state(state["rng"])
