@@ -80,6 +80,11 @@ def main(args: list[str] | None = None) -> int:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        # a Ctrl-C that lands inside rclpy's C++ message take surfaces as RuntimeError; after the
+        # signal has shut the context down it is a normal stop, otherwise a real error
+        if rclpy.ok():
+            raise
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the cleanup
         node.close()
