@@ -34,8 +34,12 @@ def bench_es(popsize: int, dim: int, repeats: int) -> dict[str, float]:
         es.tell(fitness)
         times.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    return {"first_s": times[0], "median_s": statistics.median(times[1:]), "max_s": max(times[1:]),
-            "median_cpu_s": statistics.median(cpu[1:])}
+    return {
+        "first_s": times[0],
+        "median_s": statistics.median(times[1:]),
+        "max_s": max(times[1:]),
+        "median_cpu_s": statistics.median(cpu[1:]),
+    }
 
 
 def bench_backend(name: str, search, candidates: list[np.ndarray], workers: int, seed: int) -> dict:
@@ -53,8 +57,12 @@ def bench_backend(name: str, search, candidates: list[np.ndarray], workers: int,
             fitness.append(result.episode_fitness)
     finally:
         backend.close()
-    return {"wall_s": statistics.mean(walls), "cpu_s": statistics.mean(cpus),
-            "episodes": int(fitness[0].size), "fitness": fitness}
+    return {
+        "wall_s": statistics.mean(walls),
+        "cpu_s": statistics.mean(cpus),
+        "episodes": int(fitness[0].size),
+        "fitness": fitness,
+    }
 
 
 def main() -> None:
@@ -71,8 +79,10 @@ def main() -> None:
     out: dict = {"cores": os.cpu_count(), "load_avg_start": os.getloadavg()[0]}
     es = bench_es(200, 61_440, args.es_repeats)
     out["es_200x61440"] = es
-    print(f"ES ask+tell 200 x 61,440: median {es['median_s']:.3f} s wall ({es['median_cpu_s']:.3f} s CPU), "
-          f"max {es['max_s']:.3f} s (first generation {es['first_s']:.3f} s: page faults of fresh buffers)")
+    print(
+        f"ES ask+tell 200 x 61,440: median {es['median_s']:.3f} s wall ({es['median_cpu_s']:.3f} s CPU), "
+        f"max {es['max_s']:.3f} s (first generation {es['first_s']:.3f} s: page faults of fresh buffers)"
+    )
 
     search = make_search(ESConfig(popsize=args.popsize, max_steps=args.max_steps), "ant", 0)
     candidates = [np.array(search.strategy.ask()) for _ in range(args.generations)]
@@ -81,8 +91,10 @@ def main() -> None:
     for name in backends:
         results[name] = bench_backend(name, search, candidates, args.workers, seed=0)
         r = results[name]
-        print(f"{name:8s} {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU per generation "
-              f"({r['episodes']} Ant episodes of <= {args.max_steps} steps, {args.workers} workers)")
+        print(
+            f"{name:8s} {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU per generation "
+            f"({r['episodes']} Ant episodes of <= {args.max_steps} steps, {args.workers} workers)"
+        )
     for name in backends[1:]:
         for a, b in zip(results["serial"]["fitness"], results[name]["fitness"], strict=True):
             np.testing.assert_array_equal(a, b, err_msg=f"{name} fitness differs from serial")

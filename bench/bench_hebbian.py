@@ -37,7 +37,7 @@ from training.rundir import read_log
 ROOT = Path(__file__).resolve().parent.parent
 BURN_IN = 40  # zero-action env steps before the policy acts, in both implementations
 
-REF_DRIVER = r'''
+REF_DRIVER = r"""
 import json, os, sys, tempfile
 sys.path.insert(0, sys.argv[1])
 popsize, generations, threads, counts = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
@@ -74,7 +74,7 @@ es = EvolutionStrategyHebb("ABCD_lr", "AntBulletEnv-v0", "uni", population_size=
                            learning_rate=0.2, decay=0.995, num_threads=threads, distribution="normal")
 open(counts, "w").close()  # drop the probe env made in __init__
 es.run(generations, print_step=generations, path=tempfile.mkdtemp())
-'''
+"""
 
 
 def _timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -92,13 +92,29 @@ def _timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
 
 def run_ours(popsize: int, generations: int, workers: int, tmp: Path) -> dict[str, float]:
     config = tmp / f"ours-{generations}.yaml"
-    config.write_text(yaml.safe_dump({"generations": generations, "popsize": popsize, "episodes": 1,
-                                      "morphologies": ["standard"]}))
+    config.write_text(
+        yaml.safe_dump(
+            {"generations": generations, "popsize": popsize, "episodes": 1, "morphologies": ["standard"]}
+        )
+    )
     run_dir = tmp / f"ours-run-{generations}-{workers}"
     backend = ["--backend", "serial"] if workers == 1 else ["--backend", "process", "--workers", str(workers)]
-    cmd = [sys.executable, "-m", "training", "hebbian", "--task", "ant", "--config", str(config),
-           "--seed", "0",
-           "--run-dir", str(run_dir), "--no-progress", *backend]
+    cmd = [
+        sys.executable,
+        "-m",
+        "training",
+        "hebbian",
+        "--task",
+        "ant",
+        "--config",
+        str(config),
+        "--seed",
+        "0",
+        "--run-dir",
+        str(run_dir),
+        "--no-progress",
+        *backend,
+    ]
     wall, cpu, _ = _timed(cmd, ROOT)
     log = read_log(run_dir / "log.csv")
     if workers > 1:  # forkserver workers are never reaped into RUSAGE_CHILDREN: add their episode CPU
@@ -108,13 +124,15 @@ def run_ours(popsize: int, generations: int, workers: int, tmp: Path) -> dict[st
     return {"wall_s": wall, "cpu_s": cpu, "steps": steps}
 
 
-def run_reference(python: str, src: Path, popsize: int, generations: int, workers: int,
-                  tmp: Path) -> dict[str, float]:
+def run_reference(
+    python: str, src: Path, popsize: int, generations: int, workers: int, tmp: Path
+) -> dict[str, float]:
     driver = tmp / "ref_driver.py"
     driver.write_text(REF_DRIVER)
     counts = tmp / f"ref-steps-{generations}-{workers}.txt"
-    wall, cpu, _ = _timed([python, str(driver), str(src), str(popsize), str(generations), str(workers),
-                           str(counts)], tmp)
+    wall, cpu, _ = _timed(
+        [python, str(driver), str(src), str(popsize), str(generations), str(workers), str(counts)], tmp
+    )
     steps = sum(int(x) for x in counts.read_text().split())
     return {"wall_s": wall, "cpu_s": cpu, "steps": steps}
 
@@ -153,8 +171,10 @@ def main() -> int:
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
     book = bench_bookkeeping(args.bookkeeping_popsize)
-    print(f"ES ask+tell, population {book['popsize']} x {book['dim']} coefficients: {book['median_s']:.4f} s "
-          "(median of 5)")
+    print(
+        f"ES ask+tell, population {book['popsize']} x {book['dim']} coefficients: {book['median_s']:.4f} s "
+        "(median of 5)"
+    )
     if args.skip_reference:
         return 0
     g1, g2 = (int(x) for x in args.generations.split(","))
@@ -165,25 +185,38 @@ def main() -> int:
         tmp = Path(tmp_name)
         for workers in (int(w) for w in args.workers.split(",")):
             ours = [run_ours(args.popsize, g, workers, tmp) for g in (g1, g2)]
-            ref = [run_reference(args.ref_python, args.ref_src, args.popsize, g, workers, tmp)
-                   for g in (g1, g2)]
-            results[workers] = {"wann_ros": per_generation(*ours, g1, g2),
-                                "reference": per_generation(*ref, g1, g2),
-                                "raw": {"wann_ros": ours, "reference": ref}}
-    print(f"population {args.popsize}, one standard-Ant episode per candidate; per generation = "
-          f"(run of {g2} generations - run of {g1}) / {g2 - g1}")
-    print(f"{'workers':>7} {'impl':>10} {'wall s/gen':>11} {'CPU s/gen':>10} {'steps/gen':>10} "
-          f"{'wall us/step':>13} {'CPU us/step':>12}")
+            ref = [
+                run_reference(args.ref_python, args.ref_src, args.popsize, g, workers, tmp) for g in (g1, g2)
+            ]
+            results[workers] = {
+                "wann_ros": per_generation(*ours, g1, g2),
+                "reference": per_generation(*ref, g1, g2),
+                "raw": {"wann_ros": ours, "reference": ref},
+            }
+    print(
+        f"population {args.popsize}, one standard-Ant episode per candidate; per generation = "
+        f"(run of {g2} generations - run of {g1}) / {g2 - g1}"
+    )
+    print(
+        f"{'workers':>7} {'impl':>10} {'wall s/gen':>11} {'CPU s/gen':>10} {'steps/gen':>10} "
+        f"{'wall us/step':>13} {'CPU us/step':>12}"
+    )
     for workers, r in results.items():
         for impl in ("wann_ros", "reference"):
             d = r[impl]
-            print(f"{workers:>7} {impl:>10} {d['wall_s']:>11.2f} {d['cpu_s']:>10.2f} {d['steps']:>10.0f} "
-                  f"{d['wall_us_per_step']:>13.0f} {d['cpu_us_per_step']:>12.0f}")
-        ratio = {k: r["reference"][k] / r["wann_ros"][k] for k in ("wall_us_per_step", "cpu_us_per_step",
-                                                                   "wall_s", "cpu_s")}
+            print(
+                f"{workers:>7} {impl:>10} {d['wall_s']:>11.2f} {d['cpu_s']:>10.2f} {d['steps']:>10.0f} "
+                f"{d['wall_us_per_step']:>13.0f} {d['cpu_us_per_step']:>12.0f}"
+            )
+        ratio = {
+            k: r["reference"][k] / r["wann_ros"][k]
+            for k in ("wall_us_per_step", "cpu_us_per_step", "wall_s", "cpu_s")
+        }
         results[workers]["speedup"] = ratio
-        print(f"{workers:>7} {'speed-up':>10} {ratio['wall_s']:>10.1f}x {ratio['cpu_s']:>9.1f}x {'':>10} "
-              f"{ratio['wall_us_per_step']:>12.1f}x {ratio['cpu_us_per_step']:>11.1f}x")
+        print(
+            f"{workers:>7} {'speed-up':>10} {ratio['wall_s']:>10.1f}x {ratio['cpu_s']:>9.1f}x {'':>10} "
+            f"{ratio['wall_us_per_step']:>12.1f}x {ratio['cpu_us_per_step']:>11.1f}x"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

@@ -109,8 +109,9 @@ def make_robot():
             t = self.k * 0.002
             quat = np.array([0.0, 0.0, 0.0, 1.0])
             self.imu.publish(ros_msgs.imu_msg(t, "base_link", quat, np.zeros(3), np.zeros(3)))
-            self.odom.publish(ros_msgs.odom_msg(t, "world", "base", np.array([0, 0, 0.6]), quat, np.zeros(3),
-                                                np.zeros(3)))
+            self.odom.publish(
+                ros_msgs.odom_msg(t, "world", "base", np.array([0, 0, 0.6]), quat, np.zeros(3), np.zeros(3))
+            )
             self.contacts.publish(ros_msgs.array_msg([1.0, 0.0, 1.0, 0.0]))
             pos = 0.1 * np.sin(0.01 * self.k + np.arange(8))
             msg = ros_msgs.joint_state_msg(t, rs.ANT_JOINTS, pos, np.zeros(8))
@@ -136,9 +137,17 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
 
         proc = subprocess.Popen([sys.executable, __file__, "--echo"], start_new_session=True)
     else:
-        proc = start_node("controller_node", {"policy": str(policy), "lockstep": True, "rate": rate,
-                                              "soft_start": 0.0, "startup_timeout": 10.0},
-                          log_dir / f"controller_{rate:g}.log")
+        proc = start_node(
+            "controller_node",
+            {
+                "policy": str(policy),
+                "lockstep": True,
+                "rate": rate,
+                "soft_start": 0.0,
+                "startup_timeout": 10.0,
+            },
+            log_dir / f"controller_{rate:g}.log",
+        )
     robot = make_robot()
     monitor = RunMonitor(TOPIC, name="bench_monitor")
     executor = SingleThreadedExecutor()
@@ -163,9 +172,15 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
         robot.destroy_node()
         monitor.destroy_node()
     return {
-        "target": kind, "rate_hz": rate, "seconds": seconds, "answered": len(lat),
-        "missed": missed, "median_ms": 1e3 * float(np.median(lat)),
-        "p99_ms": 1e3 * float(np.percentile(lat, 99)), "rss_start_mb": rss0, "rss_end_mb": rss1,
+        "target": kind,
+        "rate_hz": rate,
+        "seconds": seconds,
+        "answered": len(lat),
+        "missed": missed,
+        "median_ms": 1e3 * float(np.median(lat)),
+        "p99_ms": 1e3 * float(np.percentile(lat, 99)),
+        "rss_start_mb": rss0,
+        "rss_end_mb": rss1,
         "overruns": int(diag.get("overruns", -1)) if kind == "controller" else None,
     }
 
@@ -197,15 +212,21 @@ def main() -> int:
                 results.append(r)
                 print(json.dumps(r), flush=True)
             echo, ctl = results[-2], results[-1]
-            print(f"rate {rate:g} Hz: controller median {ctl['median_ms']:.3f} ms "
-                  f"(p99 {ctl['p99_ms']:.3f}) vs "
-                  f"echo {echo['median_ms']:.3f} ms (p99 {echo['p99_ms']:.3f}): ratio "
-                  f"{ctl['median_ms'] / echo['median_ms']:.2f} (target <= 1.2)", flush=True)
+            print(
+                f"rate {rate:g} Hz: controller median {ctl['median_ms']:.3f} ms "
+                f"(p99 {ctl['p99_ms']:.3f}) vs "
+                f"echo {echo['median_ms']:.3f} ms (p99 {echo['p99_ms']:.3f}): ratio "
+                f"{ctl['median_ms'] / echo['median_ms']:.2f} (target <= 1.2)",
+                flush=True,
+            )
         if args.soak_seconds > 0:
             r = run_target("controller", policy, 500.0, args.soak_seconds, tmp)
             print(json.dumps({**r, "soak": True}), flush=True)
-            print(f"soak 500 Hz for {args.soak_seconds:g} s: overruns {r['overruns']}, RSS "
-                  f"{r['rss_start_mb']:.1f} -> {r['rss_end_mb']:.1f} MB", flush=True)
+            print(
+                f"soak 500 Hz for {args.soak_seconds:g} s: overruns {r['overruns']}, RSS "
+                f"{r['rss_start_mb']:.1f} -> {r['rss_end_mb']:.1f} MB",
+                flush=True,
+            )
     finally:
         rclpy.try_shutdown()
     return 0

@@ -38,15 +38,27 @@ ARGUMENTS = (
 def generate_launch_description() -> LaunchDescription:
     arg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
     config = [CONFIG_DIR + os.sep, arg["robot"], ".yaml"]  # a parameter file named by substitutions
-    common = {"use_sim_time": arg["use_sim_time"], "rate": arg["rate"], "lockstep": arg["lockstep"],
-              "seed": arg["seed"]}
+    common = {
+        "use_sim_time": arg["use_sim_time"],
+        "rate": arg["rate"],
+        "lockstep": arg["lockstep"],
+        "seed": arg["seed"],
+    }
     sim = Node(
         package="wann_ros",
         executable="sim_node",
         name="sim",
         output="screen",
-        parameters=[config, common, {"robot": arg["robot"], "gui": arg["gui"],
-                                     "scheduled_damage": arg["damage"], "damage_time": arg["damage_time"]}],
+        parameters=[
+            config,
+            common,
+            {
+                "robot": arg["robot"],
+                "gui": arg["gui"],
+                "scheduled_damage": arg["damage"],
+                "damage_time": arg["damage_time"],
+            },
+        ],
     )
     controller = Node(
         package="wann_ros",
@@ -66,8 +78,19 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [DeclareLaunchArgument(name, default_value=value, description=doc) for name, value, doc in ARGUMENTS]
         + [
-            LogInfo(msg=["wann_ros: robot ", arg["robot"], ", policy ", arg["policy"], ", damage ",
-                         arg["damage"], " at t=", arg["damage_time"], " s"]),
+            LogInfo(
+                msg=[
+                    "wann_ros: robot ",
+                    arg["robot"],
+                    ", policy ",
+                    arg["policy"],
+                    ", damage ",
+                    arg["damage"],
+                    " at t=",
+                    arg["damage_time"],
+                    " s",
+                ]
+            ),
             sim,
             controller,
             recorder,

@@ -30,8 +30,13 @@ def isolate_ros_domain() -> int:
 def ant_hebbian(seed: int = 0, joint_names: tuple[str, ...] = rs.ANT_JOINTS) -> HebbianPolicy:
     act = rs.ant_action_spec()
     action = ActionSpec(joint_names, act.mode, act.scale, act.offset, act.lower, act.upper)
-    spec = PolicySpec("hebbian", rs.ant_observation_spec(), action, rs.ANT_CONTROL_PERIOD,
-                      Provenance(task="test", seed=seed))
+    spec = PolicySpec(
+        "hebbian",
+        rs.ant_observation_spec(),
+        action,
+        rs.ANT_CONTROL_PERIOD,
+        Provenance(task="test", seed=seed),
+    )
     rules = np.random.default_rng(seed).normal(0.0, 0.1, hebbian_param_count(LAYERS))
     return HebbianPolicy.from_flat(rules, LAYERS, spec, init_scale=0.5)
 
@@ -75,8 +80,12 @@ def make_fake_robot(node_name: str = "fake_robot"):
             self.joint_vel = np.zeros(8)
             self.quat = np.array([0.0, 0.0, 0.0, 1.0])
             self.commands: list[tuple[float, np.ndarray]] = []
-            self.create_subscription(Float64MultiArray, "/joint_group_effort_controller/commands",
-                                     self._on_cmd, ros_msgs.reliable_qos(latched=False, depth=1000))
+            self.create_subscription(
+                Float64MultiArray,
+                "/joint_group_effort_controller/commands",
+                self._on_cmd,
+                ros_msgs.reliable_qos(latched=False, depth=1000),
+            )
             self.create_timer(0.01, self._publish)
 
         def _on_cmd(self, msg) -> None:
@@ -88,14 +97,23 @@ def make_fake_robot(node_name: str = "fake_robot"):
                 imu = ros_msgs.imu_msg(t, "base_link", self.quat, np.zeros(3), np.zeros(3))
                 self.pubs["imu"].publish(imu)
             if self.enabled["odom"]:
-                self.pubs["odom"].publish(ros_msgs.odom_msg(t, "world", "base_link_ground_truth",
-                                                            np.array([0.0, 0.0, 0.6]), self.quat, np.zeros(3),
-                                                            np.zeros(3)))
+                self.pubs["odom"].publish(
+                    ros_msgs.odom_msg(
+                        t,
+                        "world",
+                        "base_link_ground_truth",
+                        np.array([0.0, 0.0, 0.6]),
+                        self.quat,
+                        np.zeros(3),
+                        np.zeros(3),
+                    )
+                )
             if self.enabled["contacts"]:
                 self.pubs["contacts"].publish(ros_msgs.array_msg([1.0, 0.0, 1.0, 0.0]))
             if self.enabled["joint_states"]:
                 self.pubs["joint_states"].publish(
-                    ros_msgs.joint_state_msg(t, self.joint_names, self.joint_pos, self.joint_vel))
+                    ros_msgs.joint_state_msg(t, self.joint_names, self.joint_pos, self.joint_vel)
+                )
 
         def commands_since(self, t0: float) -> list[np.ndarray]:
             return [c for t, c in self.commands if t >= t0]

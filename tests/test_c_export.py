@@ -58,8 +58,11 @@ def test_golden_vectors_match_numpy(name, opt, tmp_path):
     assert result["steps"] == (1000 if name.startswith("hebbian") else 64)
 
 
-SHIPPED = sorted(p for p in (Path(__file__).resolve().parent.parent / "models").iterdir()
-                 if p.suffix in (".wrp", ".chroma"))
+SHIPPED = sorted(
+    p
+    for p in (Path(__file__).resolve().parent.parent / "models").iterdir()
+    if p.suffix in (".wrp", ".chroma")
+)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])

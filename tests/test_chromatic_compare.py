@@ -28,8 +28,9 @@ def test_pairs_share_colouring_and_episodes():
     candidates = search.ask()
     for i in range(3):
         assert np.array_equal(candidates[i].colours, candidates[i + 3].colours)
-        np.testing.assert_allclose(candidates[i].params + candidates[i + 3].params,
-                                   2 * search.strategy.mean, atol=1e-6)
+        np.testing.assert_allclose(
+            candidates[i].params + candidates[i + 3].params, 2 * search.strategy.mean, atol=1e-6
+        )
     assert list(search.seed_keys(6)) == [0, 1, 2, 0, 1, 2]
 
 
@@ -56,8 +57,18 @@ def _rows(path):
 
 def test_compare_is_reproducible(tmp_path, capsys):
     (tmp_path / "tiny.yaml").write_text(TINY)
-    args = ["--task", "swingup", "--budget", "2", "--config", str(tmp_path / "tiny.yaml"),
-            "--eval-episodes", "2", "--seeds", "4"]
+    args = [
+        "--task",
+        "swingup",
+        "--budget",
+        "2",
+        "--config",
+        str(tmp_path / "tiny.yaml"),
+        "--eval-episodes",
+        "2",
+        "--seeds",
+        "4",
+    ]
     assert compare_main([*args, "--out", str(tmp_path / "a")]) == 0
     assert compare_main([*args, "--out", str(tmp_path / "b")]) == 0
     rows = _rows(tmp_path / "a" / "compare.csv")
@@ -79,22 +90,63 @@ def test_compare_refuses_unknown_structure(capsys):
 
 def test_cli_trains_chromatic(tmp_path):
     (tmp_path / "tiny.yaml").write_text(TINY)
-    code = cli_main(["chromatic", "--task", "swingup", "--config", str(tmp_path / "tiny.yaml"),
-                     "--generations", "2", "--run-dir", str(tmp_path / "run"), "--no-progress"])
+    code = cli_main(
+        [
+            "chromatic",
+            "--task",
+            "swingup",
+            "--config",
+            str(tmp_path / "tiny.yaml"),
+            "--generations",
+            "2",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--no-progress",
+        ]
+    )
     assert code == 0
     from wann_ros.formats import load_policy
 
     policy = load_policy(tmp_path / "run" / "best.wrp")
     assert policy.kind == "chromatic" and policy.n_colors == 3
-    assert cli_main(["chromatic", "--task", "swingup", "--config", str(tmp_path / "tiny.yaml"),
-                     "--generations", "0", "--run-dir", str(tmp_path / "bad")]) == 2
+    assert (
+        cli_main(
+            [
+                "chromatic",
+                "--task",
+                "swingup",
+                "--config",
+                str(tmp_path / "tiny.yaml"),
+                "--generations",
+                "0",
+                "--run-dir",
+                str(tmp_path / "bad"),
+            ]
+        )
+        == 2
+    )
 
 
 def test_export_writes_chroma_with_provenance(tmp_path):
     (tmp_path / "tiny.yaml").write_text(TINY)
     run = tmp_path / "run"
-    assert cli_main(["chromatic", "--task", "swingup", "--config", str(tmp_path / "tiny.yaml"),
-                     "--generations", "2", "--run-dir", str(run), "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "chromatic",
+                "--task",
+                "swingup",
+                "--config",
+                str(tmp_path / "tiny.yaml"),
+                "--generations",
+                "2",
+                "--run-dir",
+                str(run),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     from wann_ros.formats import load_policy
 
     assert cli_main(["chromatic-export", str(run), str(tmp_path / "final.chroma"), "--which", "final"]) == 0

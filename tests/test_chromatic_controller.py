@@ -99,11 +99,14 @@ def test_state_dict_round_trip():
     assert np.array_equal(c.logits, d.logits) and c.baseline == d.baseline
 
 
-@pytest.mark.parametrize("colours, match", [
-    (np.zeros((2, 3), dtype=np.int64), "shape"),
-    (np.full((2, 2), 3), "0..2"),
-    (np.zeros((2, 2)), "integers"),
-])
+@pytest.mark.parametrize(
+    "colours, match",
+    [
+        (np.zeros((2, 3), dtype=np.int64), "shape"),
+        (np.full((2, 2), 3), "0..2"),
+        (np.zeros((2, 2)), "integers"),
+    ],
+)
 def test_bad_colourings_are_refused(colours, match):
     with pytest.raises(ValueError, match=match):
         _controller().log_prob(colours)

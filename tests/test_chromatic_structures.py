@@ -81,8 +81,9 @@ def test_chroma_file_round_trip_acts_the_same(tmp_path):
     loaded = load_chroma(tmp_path / "p.chroma")
     x = np.random.default_rng(2).normal(size=5)
     np.testing.assert_allclose(loaded.act(x), policy.act(x), rtol=1e-6)
-    np.testing.assert_array_equal(np.concatenate([c.ravel() for c in loaded.colors]),
-                                  np.concatenate([c.ravel() for c in policy.colors]))
+    np.testing.assert_array_equal(
+        np.concatenate([c.ravel() for c in loaded.colors]), np.concatenate([c.ravel() for c in policy.colors])
+    )
 
 
 @pytest.mark.parametrize("structure", ["learned", "dense"])

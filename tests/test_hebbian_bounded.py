@@ -29,8 +29,9 @@ def long_run(p: HebbianPolicy, steps: int = STEPS) -> tuple[bool, float]:
     return finite, max(float(np.abs(w).max()) for w in p.weights)
 
 
-@pytest.mark.parametrize("options", [{"weight_bound": 1.0}, {"normalize": True},
-                                     {"normalize": True, "weight_bound": 0.5}])
+@pytest.mark.parametrize(
+    "options", [{"weight_bound": 1.0}, {"normalize": True}, {"normalize": True, "weight_bound": 0.5}]
+)
 def test_constrained_weights_stay_finite_and_bounded(options):
     finite, biggest = long_run(policy(**options))
     assert finite

@@ -37,7 +37,7 @@ def test_flat_layout_is_61440_for_the_paper_network(ant):
     assert policy.n_params == 61_440 == 5 * (28 * 128 + 128 * 64 + 64 * 8)
     # synapse (i, j) of layer 0 owns the 5 adjacent numbers at 5 * (i * 128 + j)
     flat = policy.to_flat()
-    np.testing.assert_array_equal(policy.rules[0][3, 7], flat[5 * (3 * 128 + 7):5 * (3 * 128 + 7) + 5])
+    np.testing.assert_array_equal(policy.rules[0][3, 7], flat[5 * (3 * 128 + 7) : 5 * (3 * 128 + 7) + 5])
     with pytest.raises(ValueError, match="needs 61440 coefficients, got shape"):
         hebbian_mlp(np.zeros(61_439), ant, hidden=(128, 64))
 
@@ -123,8 +123,23 @@ def test_export_writes_policy_and_model_card(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY.format(g=1))
     run = tmp_path / "run"
-    assert main(["hebbian", "--task", "ant", "--config", str(config), "--seed", "1", "--no-progress",
-                 "--run-dir", str(run)]) == 0
+    assert (
+        main(
+            [
+                "hebbian",
+                "--task",
+                "ant",
+                "--config",
+                str(config),
+                "--seed",
+                "1",
+                "--no-progress",
+                "--run-dir",
+                str(run),
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "models" / "ant_hebbian.wrp"
     assert main(["hebbian-export", str(run), "--out", str(out), "--which", "mean"]) == 0
     policy = load_policy(out)

@@ -51,12 +51,34 @@ def policies(tmp_path_factory, ant):
 def test_table_with_two_episodes_on_tiny_policies(tmp_path, policies, capsys):
     heb, sta = policies
     out = tmp_path / "table"
-    assert main(["hebbian-table", "--hebbian", str(heb), "--static", str(sta), "--episodes", "2",
-                 "--max-steps", "40", "--backend", "serial", "--seed", "3", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "hebbian-table",
+                "--hebbian",
+                str(heb),
+                "--static",
+                str(sta),
+                "--episodes",
+                "2",
+                "--max-steps",
+                "40",
+                "--backend",
+                "serial",
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = read_csv(out / "table.csv")
     assert [(r["kind"], r["morphology"], r["seen"]) for r in rows] == [
         (kind, morph, str(morph != "left_front"))
-        for kind in ("hebbian", "static") for morph in ("standard", "right_front", "left_front")]
+        for kind in ("hebbian", "static")
+        for morph in ("standard", "right_front", "left_front")
+    ]
     assert all(np.isfinite(float(r["distance_mean"])) and r["episodes"] == "2" for r in rows)
     md = (out / "table.md").read_text()
     assert "| left_front (unseen) |" in md and md.count("±") == 12 and "2 seeded episodes" in md
@@ -67,17 +89,34 @@ def test_table_with_two_episodes_on_tiny_policies(tmp_path, policies, capsys):
 
 def test_table_refuses_a_static_policy_as_hebbian(tmp_path, policies):
     heb, sta = policies
-    assert main(["hebbian-table", "--hebbian", str(sta), "--static", str(heb), "--episodes", "1",
-                 "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "hebbian-table",
+                "--hebbian",
+                str(sta),
+                "--static",
+                str(heb),
+                "--episodes",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
 
 
-@pytest.mark.parametrize("study,extra", [
-    ("freeze", ["--freeze-steps", "0,20,never", "--morphology", "standard,left_front"]),
-    ("lesion", ["--at", "30"]),
-    ("saturate", ["--at", "20", "--duration", "10"]),
-    ("damage", ["--at", "30"]),
-    ("pca", ["--stride", "5", "--morphology", "standard,left_front"]),
-])
+@pytest.mark.parametrize(
+    "study,extra",
+    [
+        ("freeze", ["--freeze-steps", "0,20,never", "--morphology", "standard,left_front"]),
+        ("lesion", ["--at", "30"]),
+        ("saturate", ["--at", "20", "--duration", "10"]),
+        ("damage", ["--at", "30"]),
+        ("pca", ["--stride", "5", "--morphology", "standard,left_front"]),
+    ],
+)
 def test_each_study_writes_png_and_csv(tmp_path, policies, study, extra):
     assert main([f"hebbian-{study}", str(policies[0]), *STUDY, *extra, "--out", str(tmp_path)]) == 0
     assert (tmp_path / f"{study}.png").stat().st_size > 1000
@@ -124,7 +163,8 @@ def test_recovery_steps_from_a_known_speed_profile():
 def test_bounded_settings_parse_and_refuse_nonsense():
     assert parse_settings("none,normalize+bound=0.5") == [
         {"name": "none", "weight_bound": None, "normalize": False},
-        {"name": "normalize+bound=0.5", "weight_bound": 0.5, "normalize": True}]
+        {"name": "normalize+bound=0.5", "weight_bound": 0.5, "normalize": True},
+    ]
     with pytest.raises(ValueError, match="positive number"):
         parse_settings("bound=-1")
     with pytest.raises(ValueError, match="unknown setting 'clip'"):
@@ -132,9 +172,27 @@ def test_bounded_settings_parse_and_refuse_nonsense():
 
 
 def test_bounded_command_on_a_short_run(tmp_path, policies):
-    assert main(["hebbian-bounded", str(policies[0]), "--sim-seconds", "2", "--record-every", "20",
-                 "--episodes", "1", "--settings", "none,bound=0.5", "--backend", "serial",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "hebbian-bounded",
+                str(policies[0]),
+                "--sim-seconds",
+                "2",
+                "--record-every",
+                "20",
+                "--episodes",
+                "1",
+                "--settings",
+                "none,bound=0.5",
+                "--backend",
+                "serial",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     summary = json.loads((tmp_path / "bounded.json").read_text())["summary"]
     assert summary["none"]["steps"] == summary["bound=0.5"]["steps"] == 121  # 2 s / 0.0165 s
     assert summary["bound=0.5"]["finite"]

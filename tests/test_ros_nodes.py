@@ -76,8 +76,11 @@ def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path):
     ros.add_node(robot)
     client = robot.create_client(SetBool, "/controller/estop")
     policy = write_policy(tmp_path / "p.wrp")
-    proc = start_node("controller_node", {"policy": str(policy), "soft_start": 0.0, "input_timeout": 0.2,
-                                          "safe_kd": 3.0, "rate": 100.0}, tmp_path / "controller.log")
+    proc = start_node(
+        "controller_node",
+        {"policy": str(policy), "soft_start": 0.0, "input_timeout": 0.2, "safe_kd": 3.0, "rate": 100.0},
+        tmp_path / "controller.log",
+    )
     try:
         log = tmp_path / "controller.log"
         assert spin_until(ros, lambda: len(robot.commands) > 20, 20), log.read_text()
@@ -137,8 +140,15 @@ def test_sim_and_controller_exchange_messages_and_report(ros, tmp_path):
         start_node("controller_node", {"policy": str(policy), "use_sim_time": True}, tmp_path / "ctl.log"),
     ]
     try:
-        ok = spin_until(ros, lambda: "weight_norms" in monitor.diagnostics and len(monitor.commands) > 50
-                        and len(monitor.track) > 50, 40)
+        ok = spin_until(
+            ros,
+            lambda: (
+                "weight_norms" in monitor.diagnostics
+                and len(monitor.commands) > 50
+                and len(monitor.track) > 50
+            ),
+            40,
+        )
         assert ok, (tmp_path / "ctl.log").read_text() + (tmp_path / "sim.log").read_text()
         d = monitor.diagnostics
         from wann_ros.formats import file_sha256

@@ -32,8 +32,9 @@ SEED = 4
 def odom_round_trip(state):
     """Base position and velocity as the controller gets them from /odom: nav_msgs carries the twist in
     the base frame, so the world-frame velocity is rotated into it and back (a last-bit difference)."""
-    msg = ros_msgs.odom_msg(0.0, "world", "base", state.base_pos, state.base_quat, state.base_lin_vel,
-                            np.zeros(3))
+    msg = ros_msgs.odom_msg(
+        0.0, "world", "base", state.base_pos, state.base_quat, state.base_lin_vel, np.zeros(3)
+    )
     pos, vel = ros_msgs.odom_arrays(msg)
     return dataclasses.replace(state, base_pos=pos, base_lin_vel=vel)
 
@@ -86,9 +87,12 @@ def test_lockstep_run_through_ros_matches_offline(tmp_path):
     common = {"lockstep": True, "use_sim_time": True, "seed": SEED}
     procs = [
         start_node("sim_node", common, tmp_path / "sim.log", "sim"),
-        start_node("controller_node",
-                   {**common, "policy": str(policy), "soft_start": 0.0, "autostart": False},
-                   tmp_path / "ctl.log", "controller"),
+        start_node(
+            "controller_node",
+            {**common, "policy": str(policy), "soft_start": 0.0, "autostart": False},
+            tmp_path / "ctl.log",
+            "controller",
+        ),
     ]
     try:
         # managed start: configure, wait until this monitor sees the command publisher, then activate
@@ -111,6 +115,8 @@ def test_lockstep_run_through_ros_matches_offline(tmp_path):
     assert err.max() == 0.0, f"first different step: {int(np.argmax(err > 0))}, max {err.max():.3g} N m"
     env_ref = offline_commands(policy, STEPS, env_conventions=True)
     env_err = np.abs(env_ref - ref).max(axis=1)
-    print(f"\nROS lock-step == offline for all {STEPS} steps (max difference {err.max():.3g} N m); with the "
-          f"env's centroid heading instead, the commands differ by "
-          f"{env_err[0]:.3g} N m at step 0 and {env_err.max():.3g} N m at most (chaotic growth)")
+    print(
+        f"\nROS lock-step == offline for all {STEPS} steps (max difference {err.max():.3g} N m); with the "
+        f"env's centroid heading instead, the commands differ by "
+        f"{env_err[0]:.3g} N m at step 0 and {env_err.max():.3g} N m at most (chaotic growth)"
+    )

@@ -80,7 +80,10 @@ def test_estop_latches_and_soft_start_ramps():
 
 def test_inputs_and_joint_names():
     assert inputs_for({"joint_names", "joint_pos", "base_quat", "foot_contacts"}) == (
-        "joint_states", "imu", "contacts")
+        "joint_states",
+        "imu",
+        "contacts",
+    )
     with pytest.raises(SpecMismatchError, match="raw_obs"):
         inputs_for({"raw_obs"})
     check_joint_names(["a", "b"], ["b", "c", "a"])

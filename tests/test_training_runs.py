@@ -21,8 +21,16 @@ from training.rundir import LOG_COLUMNS, read_log
 from wann_ros.formats import load_policy
 
 TOY_CONFIG = "popsize: 16\nhidden: [4]\ngenerations: {g}\nlr: 0.05\nsigma: 0.2\nepisodes: 1\n"
-FITNESS_COLUMNS = ["generation", "evaluations", "steps", "best", "mean", "median", "best_so_far",
-                   "complexity"]
+FITNESS_COLUMNS = [
+    "generation",
+    "evaluations",
+    "steps",
+    "best",
+    "mean",
+    "median",
+    "best_so_far",
+    "complexity",
+]
 
 
 def write_config(tmp_path: Path, generations: int) -> Path:
@@ -32,13 +40,28 @@ def write_config(tmp_path: Path, generations: int) -> Path:
 
 
 def train_cmd(config: Path, run_dir: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "training", "es", "--task", "toy", "--config", str(config), "--seed", "3",
-            "--run-dir", str(run_dir), "--no-progress", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "training",
+        "es",
+        "--task",
+        "toy",
+        "--config",
+        str(config),
+        "--seed",
+        "3",
+        "--run-dir",
+        str(run_dir),
+        "--no-progress",
+        *extra,
+    ]
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
-                          cwd=Path(__file__).parent)
+    return subprocess.run(
+        list(args), capture_output=True, text=True, timeout=timeout, cwd=Path(__file__).parent
+    )
 
 
 def log_rows(run_dir: Path) -> int:
@@ -130,8 +153,23 @@ def test_cli_run_directory_best_policy_plot_and_harness(tmp_path):
     standard = [r["fitness"] for r in report["rows"] if r["morphology"] == "standard"]
     assert report["morphologies"]["standard"]["mean"] == pytest.approx(np.mean(standard))
     assert report["morphologies"]["standard"]["std"] == pytest.approx(np.std(standard))
-    out = run_cli(sys.executable, "-m", "training", "evaluate", str(run / "best.wrp"), "--task", "toy",
-                  "--episodes", "4", "--seed", "1", "--workers", "2", "--out", str(tmp_path / "eval"))
+    out = run_cli(
+        sys.executable,
+        "-m",
+        "training",
+        "evaluate",
+        str(run / "best.wrp"),
+        "--task",
+        "toy",
+        "--episodes",
+        "4",
+        "--seed",
+        "1",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path / "eval"),
+    )
     assert out.returncode == 0, out.stderr
     assert "standard" in out.stdout and "±" in out.stdout
     saved = json.loads((tmp_path / "eval" / "eval.json").read_text())
@@ -175,17 +213,28 @@ def test_sigterm_checkpoints_the_last_generation_and_exits_cleanly(tmp_path):
     assert "stopped by SIGTERM" in err and "Traceback" not in err
     ck = load_checkpoint(run / "checkpoint.npz")
     assert ck["search"]["generation"] == len(ck["log"]) == log_rows(run) >= 3
-    resumed = run_cli(sys.executable, "-m", "training", "resume", str(run), "--generations",
-                      str(len(ck["log"]) + 2), "--no-progress")
+    resumed = run_cli(
+        sys.executable,
+        "-m",
+        "training",
+        "resume",
+        str(run),
+        "--generations",
+        str(len(ck["log"]) + 2),
+        "--no-progress",
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert log_rows(run) == len(ck["log"]) + 2
     assert os.path.getsize(run / "best.wrp") > 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--task", "swingup"], "do not match the env's ('cart',)"),
-    (["--task", "ant", "--morphology", "standard,left_frnt"], "unknown morphology 'left_frnt'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--task", "swingup"], "do not match the env's ('cart',)"),
+        (["--task", "ant", "--morphology", "standard,left_frnt"], "unknown morphology 'left_frnt'"),
+    ],
+)
 def test_evaluate_refuses_a_mismatch_before_any_worker_starts(args, message, tmp_path, capsys):
     policy = Path(__file__).parents[1] / "models" / "ant_static.wrp"
     code = main(["evaluate", str(policy), "--episodes", "1", "--out", str(tmp_path), *args])

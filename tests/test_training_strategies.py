@@ -25,8 +25,18 @@ def test_centred_ranks_known_values_and_ties():
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_openai_es_converges_on_a_quadratic(optimizer):
-    es = OpenAIES(np.zeros(5), 40, sigma=0.2, lr=0.1, optimizer=optimizer,
-                  sigma_decay=0.99, sigma_min=0.02, lr_decay=0.99, lr_min=0.001, seed=3)
+    es = OpenAIES(
+        np.zeros(5),
+        40,
+        sigma=0.2,
+        lr=0.1,
+        optimizer=optimizer,
+        sigma_decay=0.99,
+        sigma_min=0.02,
+        lr_decay=0.99,
+        lr_min=0.001,
+        seed=3,
+    )
     start = quadratic(es.mean[None])[0]
     for _ in range(250):
         es.tell(quadratic(es.ask()))

@@ -17,10 +17,16 @@ def _known_specs(env_id: str) -> tuple[Any, Any, float] | None:
     from wann_ros.sim import robot_specs as rs
 
     return {
-        "BipedalWalker-v3": (rs.bipedal_observation_spec(), rs.bipedal_action_spec(),
-                             rs.BIPEDAL_CONTROL_PERIOD),
-        "wann_ros/CartPoleSwingUp-v0": (rs.swingup_observation_spec(), rs.swingup_action_spec(),
-                                        rs.SWINGUP_CONTROL_PERIOD),
+        "BipedalWalker-v3": (
+            rs.bipedal_observation_spec(),
+            rs.bipedal_action_spec(),
+            rs.BIPEDAL_CONTROL_PERIOD,
+        ),
+        "wann_ros/CartPoleSwingUp-v0": (
+            rs.swingup_observation_spec(),
+            rs.swingup_action_spec(),
+            rs.SWINGUP_CONTROL_PERIOD,
+        ),
     }.get(env_id)
 
 

@@ -1,9 +1,9 @@
 """Command line: ``python -m training <algorithm>|resume|plot|evaluate ...``.
 
-    python -m training es --task ant --config cfg.yaml --seed 1 --backend process --workers 2
-    python -m training resume runs/es-ant-20250101-120000-s1
-    python -m training plot runs/es-ant-20250101-120000-s1
-    python -m training evaluate best.wrp --task ant --episodes 100 --seed 0 --morphology all
+python -m training es --task ant --config cfg.yaml --seed 1 --backend process --workers 2
+python -m training resume runs/es-ant-20250101-120000-s1
+python -m training plot runs/es-ant-20250101-120000-s1
+python -m training evaluate best.wrp --task ant --episodes 100 --seed 0 --morphology all
 """
 
 from __future__ import annotations
@@ -46,8 +46,10 @@ def _report(summary: RunSummary, run: RunDir) -> int:
     if summary.interrupted_by is not None:
         print(f"resume with: python -m training resume {run.path}")
         return 128 + summary.interrupted_by
-    print(f"done: {summary.generations} generations, best {summary.best_fitness:.6g} "
-          f"(generation {summary.best_generation}); run directory {run.path}")
+    print(
+        f"done: {summary.generations} generations, best {summary.best_fitness:.6g} "
+        f"(generation {summary.best_generation}); run directory {run.path}"
+    )
     return 0
 
 
@@ -57,13 +59,18 @@ def train(name: str, argv: list[str]) -> int:
     seed = check_seed(args.seed)
     overrides = {} if args.generations is None else {"generations": args.generations}
     config = load_config(algorithm.config_cls, args.config, overrides)
-    options = RunOptions(seed, args.backend, args.workers, args.ray_address, args.checkpoint_every,
-                         not args.no_progress)
+    options = RunOptions(
+        seed, args.backend, args.workers, args.ray_address, args.checkpoint_every, not args.no_progress
+    )
     search = algorithm.make_search(config, args.task, seed)
     path = args.run_dir or default_run_dir(name, args.task, seed)
-    meta = {"algorithm": name, "task": args.task, "options": dataclasses.asdict(options),
-            "task_spec": search.task.to_dict(),
-            "command": shlex.join(["python", "-m", "training", name, *argv])}
+    meta = {
+        "algorithm": name,
+        "task": args.task,
+        "options": dataclasses.asdict(options),
+        "task_spec": search.task.to_dict(),
+        "command": shlex.join(["python", "-m", "training", name, *argv]),
+    }
     run = RunDir.create(path, meta, to_dict(config))
     print(f"run directory: {run.path}")
     summary = run_search(search, run, options)
@@ -73,8 +80,9 @@ def train(name: str, argv: list[str]) -> int:
 
 
 def resume(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m training resume",
-                                description="continue a run from its last checkpoint (same results)")
+    p = argparse.ArgumentParser(
+        prog="python -m training resume", description="continue a run from its last checkpoint (same results)"
+    )
     p.add_argument("run_dir", type=Path)
     _execution_args(p, defaults=False)
     args = p.parse_args(argv)
@@ -121,26 +129,40 @@ def plot(argv: list[str]) -> int:
 def evaluate(argv: list[str]) -> int:
     from training.harness import evaluate_policy_file, format_report, write_report
 
-    p = argparse.ArgumentParser(prog="python -m training evaluate",
-                                description="N seeded episodes of a policy file: mean ± std per morphology")
+    p = argparse.ArgumentParser(
+        prog="python -m training evaluate",
+        description="N seeded episodes of a policy file: mean ± std per morphology",
+    )
     p.add_argument("policy", type=Path)
     p.add_argument("--task", required=True, choices=sorted(TASKS))
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--morphology", default=None,
-                   help="'all' (standard,right_front,left_front), one name or a comma list")
+    p.add_argument(
+        "--morphology", default=None, help="'all' (standard,right_front,left_front), one name or a comma list"
+    )
     p.add_argument("--backend", choices=BACKENDS, default="process")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--solved-distance", type=float, default=100.0)
-    p.add_argument("--out", type=Path, default=None, help="directory for eval.json/eval.csv "
-                   "(default: <policy name>.eval/ next to the policy)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="directory for eval.json/eval.csv (default: <policy name>.eval/ next to the policy)",
+    )
     args = p.parse_args(argv)
     if args.episodes < 1:
         p.error("--episodes must be >= 1")
     report = evaluate_policy_file(
-        args.policy, args.task, args.episodes, check_seed(args.seed), args.morphology,
-        args.backend, args.workers, args.max_steps, args.solved_distance,
+        args.policy,
+        args.task,
+        args.episodes,
+        check_seed(args.seed),
+        args.morphology,
+        args.backend,
+        args.workers,
+        args.max_steps,
+        args.solved_distance,
     )
     print(format_report(report))
     out = args.out or args.policy.with_name(args.policy.name + ".eval")

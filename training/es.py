@@ -72,8 +72,13 @@ def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
         "output_activation": config.output_activation,
     }
     runner_args = {} if config.max_steps is None else {"max_steps": config.max_steps}
-    task = make_task(task_name, "training.builders:static_mlp", builder_args,
-                     morphologies=config.morphologies, runner_args=runner_args)
+    task = make_task(
+        task_name,
+        "training.builders:static_mlp",
+        builder_args,
+        morphologies=config.morphologies,
+        runner_args=runner_args,
+    )
     env = task.make_env(0)
     try:
         sizes = mlp_sizes(policy_spec_for(env, "static"), config.hidden)
@@ -83,13 +88,23 @@ def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
     init_seq, strategy_seq = strategy_seed(seed).spawn(2)
     x0 = np.random.default_rng(init_seq).normal(0.0, config.init_std, dim)
     if config.strategy == "cma_es":
-        strategy: OpenAIES | CMAES = CMAES(x0, config.popsize, sigma=config.sigma,
-                                           seed=int(strategy_seq.generate_state(1)[0]))
+        strategy: OpenAIES | CMAES = CMAES(
+            x0, config.popsize, sigma=config.sigma, seed=int(strategy_seq.generate_state(1)[0])
+        )
     else:
         strategy = OpenAIES(
-            x0, config.popsize, sigma=config.sigma, lr=config.lr, optimizer=config.optimizer,
-            momentum=config.momentum, weight_decay=config.weight_decay, sigma_decay=config.sigma_decay,
-            sigma_min=config.sigma_min, lr_decay=config.lr_decay, lr_min=config.lr_min, seed=strategy_seq,
+            x0,
+            config.popsize,
+            sigma=config.sigma,
+            lr=config.lr,
+            optimizer=config.optimizer,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            sigma_decay=config.sigma_decay,
+            sigma_min=config.sigma_min,
+            lr_decay=config.lr_decay,
+            lr_min=config.lr_min,
+            seed=strategy_seq,
         )
     return ESSearch(config, strategy, task=task, episodes=config.episodes, generations=config.generations)
 

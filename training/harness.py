@@ -82,8 +82,13 @@ def evaluate_policy_file(
     has_distance = TASKS[task_name].runner_args.get("fitness") == "distance"
     if has_distance:
         runner_args |= {"solved_distance": solved_distance, "solved_window": solved_window}
-    task = make_task(task_name, "training.harness:policy_from_file", {"path": str(path)},
-                     morphologies=morphologies_for(task_name, morphology), runner_args=runner_args)
+    task = make_task(
+        task_name,
+        "training.harness:policy_from_file",
+        {"path": str(path)},
+        morphologies=morphologies_for(task_name, morphology),
+        runner_args=runner_args,
+    )
     check_policy_fits_task(task, str(path))
     engine = make_backend(backend, task, workers)
     try:
@@ -97,8 +102,13 @@ def evaluate_policy_file(
     summary, rows = {}, []
     for m, name in enumerate(names):
         f = result.episode_fitness[0, m]
-        entry = {"episodes": episodes, "mean": float(f.mean()), "std": float(f.std()),
-                 "min": float(f.min()), "max": float(f.max())}
+        entry = {
+            "episodes": episodes,
+            "mean": float(f.mean()),
+            "std": float(f.std()),
+            "min": float(f.min()),
+            "max": float(f.max()),
+        }
         if "distance_m" in result.info:
             metres = result.info["distance_m"][0, m]
             entry |= {"distance_m_mean": float(metres.mean()), "distance_m_std": float(metres.std())}
@@ -114,16 +124,24 @@ def evaluate_policy_file(
                 if key in result.info:
                     row[key] = int(result.info[key][0, m, e])
             rows.append(row)
-    return {"policy": str(path), "task": task_name, "seed": seed, "episodes": episodes,
-            "fitness": TASKS[task_name].runner_args.get("fitness", "reward"),
-            "solved_distance": solved_distance if has_distance else None,
-            "solved_window": solved_window if has_distance else None,
-            "morphologies": summary, "rows": rows}
+    return {
+        "policy": str(path),
+        "task": task_name,
+        "seed": seed,
+        "episodes": episodes,
+        "fitness": TASKS[task_name].runner_args.get("fitness", "reward"),
+        "solved_distance": solved_distance if has_distance else None,
+        "solved_window": solved_window if has_distance else None,
+        "morphologies": summary,
+        "rows": rows,
+    }
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = [f"{report['policy']} on {report['task']} ({report['episodes']} episodes, seed {report['seed']}, "
-             f"fitness = {report['fitness']})"]
+    lines = [
+        f"{report['policy']} on {report['task']} ({report['episodes']} episodes, seed {report['seed']}, "
+        f"fitness = {report['fitness']})"
+    ]
     for name, s in report["morphologies"].items():
         solved = ""
         if "solved_rate" in s:

@@ -68,10 +68,16 @@ class BestPolicyWriter:
             self._env = self.search.task.make_env(0)
         policy = self.search.task.build_policy(candidate, self._env)
         provenance = Provenance(
-            task=self.meta["task"], seed=self.meta["options"]["seed"], generation=generation,
-            score=float(fitness), command=self.meta["command"],
-            extra={"algorithm": self.meta["algorithm"], "run_dir": str(self.run.path),
-                   "git_commit": self.meta.get("git_commit", "unknown")},
+            task=self.meta["task"],
+            seed=self.meta["options"]["seed"],
+            generation=generation,
+            score=float(fitness),
+            command=self.meta["command"],
+            extra={
+                "algorithm": self.meta["algorithm"],
+                "run_dir": str(self.run.path),
+                "git_commit": self.meta.get("git_commit", "unknown"),
+            },
         )
         policy.spec = dataclasses.replace(policy.spec, provenance=provenance)
         save_policy(policy, self.run.best_policy)
@@ -100,8 +106,14 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
     in_process = getattr(backend, "in_process", False)  # else worker CPU is added from the episodes
     state = {"search": search.state_dict(), "log": list(rows), "best_generation": best_generation}
     saved = {"checkpoint": True, "policy": True}
-    bar = tqdm(total=search.generations, initial=search.generation, unit="gen", disable=not options.progress,
-               file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(
+        total=search.generations,
+        initial=search.generation,
+        unit="gen",
+        disable=not options.progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     interrupted_by, reason = None, ""
     try:
         with stop_on_signals():
@@ -155,8 +167,9 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
     return RunSummary(len(rows), float(best_fitness), best_generation, interrupted_by)
 
 
-def _persist(run: RunDir, state: dict[str, Any], saved: dict[str, bool], writer: BestPolicyWriter,
-             search: Search) -> None:
+def _persist(
+    run: RunDir, state: dict[str, Any], saved: dict[str, bool], writer: BestPolicyWriter, search: Search
+) -> None:
     """Write the checkpoint and (when it improved) the best policy of the last completed generation."""
     if not saved["checkpoint"]:
         save_checkpoint(run.checkpoint, state)

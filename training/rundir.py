@@ -24,8 +24,16 @@ import wann_ros
 from training.checkpoint import atomic_write
 
 LOG_COLUMNS = (
-    "generation", "wall_s", "cpu_s", "evaluations", "steps",
-    "best", "mean", "median", "best_so_far", "complexity",
+    "generation",
+    "wall_s",
+    "cpu_s",
+    "evaluations",
+    "steps",
+    "best",
+    "mean",
+    "median",
+    "best_so_far",
+    "complexity",
 )
 
 
@@ -33,10 +41,17 @@ def git_commit() -> str:
     """The commit of the source tree this package runs from (``+dirty`` if modified), or ``unknown``."""
     root = Path(__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")

@@ -123,7 +123,6 @@ class EpisodeWorker:
         self._envs.clear()
 
 
-
 @dataclass(frozen=True)
 class TaskPreset:
     """A named task: env, morphologies averaged over, runner arguments (the algorithm adds a builder)."""
@@ -136,11 +135,17 @@ class TaskPreset:
 
 
 TASKS: dict[str, TaskPreset] = {
-    "toy": TaskPreset("training.toy:ToyReach-v0", ("standard", "heavy"),
-                      summary="numpy point mass reaching a target (tests, examples)"),
-    "ant": TaskPreset("wann_ros.sim:wann_ros/AntDamage-v0", ("standard", "right_front"),
-                      runner_args={"fitness": "distance"},
-                      summary="pybullet Ant; fitness = mean distance over standard and right_front legs"),
+    "toy": TaskPreset(
+        "training.toy:ToyReach-v0",
+        ("standard", "heavy"),
+        summary="numpy point mass reaching a target (tests, examples)",
+    ),
+    "ant": TaskPreset(
+        "wann_ros.sim:wann_ros/AntDamage-v0",
+        ("standard", "right_front"),
+        runner_args={"fitness": "distance"},
+        summary="pybullet Ant; fitness = mean distance over standard and right_front legs",
+    ),
     "a1": TaskPreset("wann_ros.sim:wann_ros/A1-v0", summary="pybullet Unitree A1, position control"),
     "swingup": TaskPreset("wann_ros.sim:wann_ros/CartPoleSwingUp-v0", summary="cart-pole swing-up"),
     "bipedal": TaskPreset("BipedalWalker-v3", summary="gymnasium BipedalWalker-v3 (Box2D)"),

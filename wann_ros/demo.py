@@ -50,8 +50,13 @@ def placeholder_policy(out: Path, seed: int) -> Path:
     from wann_ros.policies.hebbian import HebbianPolicy, hebbian_param_count
     from wann_ros.policies.spec import PolicySpec, Provenance
 
-    spec = PolicySpec("hebbian", rs.ant_observation_spec(), rs.ant_action_spec(), rs.ANT_CONTROL_PERIOD,
-                      Provenance(task="placeholder: random untrained Hebbian rules", seed=seed))
+    spec = PolicySpec(
+        "hebbian",
+        rs.ant_observation_spec(),
+        rs.ant_action_spec(),
+        rs.ANT_CONTROL_PERIOD,
+        Provenance(task="placeholder: random untrained Hebbian rules", seed=seed),
+    )
     rules = np.random.default_rng(seed).normal(0.0, 0.1, hebbian_param_count(PLACEHOLDER_LAYERS))
     path = out / "placeholder_hebbian_ant.wrp"
     save_policy(HebbianPolicy.from_flat(rules, PLACEHOLDER_LAYERS, spec), path)
@@ -113,19 +118,34 @@ def main(argv: list[str] | None = None) -> int:
     logs = args.out / "logs"
     common = {"use_sim_time": True, "seed": args.seed}
     if launch_available():
-        launch_args = {**common, "robot": "ant", "policy": policy_path.resolve(), "damage": args.damage,
-                       "damage_time": damage_time}
+        launch_args = {
+            **common,
+            "robot": "ant",
+            "policy": policy_path.resolve(),
+            "damage": args.damage,
+            "damage_time": damage_time,
+        }
         procs = [start_launch(launch_args, logs / "launch.log")]
         print(f"[demo] launched {LAUNCH_FILE.name} (pid {procs[0].pid}); log in {logs}")
     else:
         procs = [
-            start_node("sim_node", {**common, "robot": "ant", "scheduled_damage": args.damage,
-                                    "damage_time": damage_time}, logs / "sim.log", "sim"),
-            start_node("controller_node", {**common, "policy": str(policy_path.resolve())},
-                       logs / "controller.log", "controller"),
+            start_node(
+                "sim_node",
+                {**common, "robot": "ant", "scheduled_damage": args.damage, "damage_time": damage_time},
+                logs / "sim.log",
+                "sim",
+            ),
+            start_node(
+                "controller_node",
+                {**common, "policy": str(policy_path.resolve())},
+                logs / "controller.log",
+                "controller",
+            ),
         ]
-        print(f"[demo] no launch_ros here: started sim (pid {procs[0].pid}) and controller "
-              f"(pid {procs[1].pid}) as processes; logs in {logs}")
+        print(
+            f"[demo] no launch_ros here: started sim (pid {procs[0].pid}) and controller "
+            f"(pid {procs[1].pid}) as processes; logs in {logs}"
+        )
     rclpy.init(args=[], signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
     monitor = RunMonitor("/joint_group_effort_controller/commands", name="demo_monitor")
     executor = SingleThreadedExecutor()
@@ -148,9 +168,11 @@ def main(argv: list[str] | None = None) -> int:
                 state = monitor.diagnostics.get("source", "waiting for the controller")
                 norm_text = "-" if norm is None else f"{norm:.4f}"
                 damaged = "  [left front leg damaged]" if t >= damage_time else ""
-                print(f"[demo] t={t:6.2f} s  distance={monitor.distance():7.3f} m  "
-                      f"speed={monitor.speed():6.3f} m/s  weight_norm={norm_text}  ({state}){damaged}",
-                      flush=True)
+                print(
+                    f"[demo] t={t:6.2f} s  distance={monitor.distance():7.3f} m  "
+                    f"speed={monitor.speed():6.3f} m/s  weight_norm={norm_text}  ({state}){damaged}",
+                    flush=True,
+                )
                 if t >= args.duration:
                     break
                 if now - wall0 > 60.0 + 3 * args.duration:
@@ -171,9 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     before = track[track[:, 0] < damage_time]
     after = track[track[:, 0] >= damage_time]
     summary = {
-        "policy": str(policy_path), "policy_note": note, "sim_time_s": float(track[-1, 0]),
-        "distance_m": float(track[-1, 1] - track[0, 1]), "damage": args.damage, "damage_time_s": damage_time,
-        "speed_before_damage_m_s": _speed(before), "speed_after_damage_m_s": _speed(after),
+        "policy": str(policy_path),
+        "policy_note": note,
+        "sim_time_s": float(track[-1, 0]),
+        "distance_m": float(track[-1, 1] - track[0, 1]),
+        "damage": args.damage,
+        "damage_time_s": damage_time,
+        "speed_before_damage_m_s": _speed(before),
+        "speed_after_damage_m_s": _speed(after),
         "weight_norm_start": float(norms[0, 1]) if len(norms) else None,
         "weight_norm_end": float(norms[-1, 1]) if len(norms) else None,
     }

@@ -32,11 +32,21 @@ class _Actor:
 class RayBackend:
     """See the module docstring. ``workers`` defaults to the CPUs Ray reports."""
 
-    def __init__(self, task: Task, workers: int | None = None, address: str | None = None,
-                 chunk_size: int = 1, max_deaths: int = 3) -> None:
+    def __init__(
+        self,
+        task: Task,
+        workers: int | None = None,
+        address: str | None = None,
+        chunk_size: int = 1,
+        max_deaths: int = 3,
+    ) -> None:
         if not ray.is_initialized():
-            ray.init(address=address, num_cpus=workers if address is None else None,
-                     include_dashboard=False, log_to_driver=False)
+            ray.init(
+                address=address,
+                num_cpus=workers if address is None else None,
+                include_dashboard=False,
+                log_to_driver=False,
+            )
         n = workers if workers is not None else int(ray.cluster_resources().get("CPU", 1))
         if n < 1 or chunk_size < 1 or max_deaths < 1:
             raise ValueError("ray backend: workers, chunk_size and max_deaths must be >= 1")

@@ -21,6 +21,12 @@ def _export(argv: list[str]) -> int:
     return main(argv)
 
 
-ALGORITHM = register(Algorithm("chromatic", ChromaticConfig, make_search,
-                               "shared-weight colourings: ES on the pool, REINFORCE on the colouring",
-                               {"chromatic-compare": _compare, "chromatic-export": _export}))
+ALGORITHM = register(
+    Algorithm(
+        "chromatic",
+        ChromaticConfig,
+        make_search,
+        "shared-weight colourings: ES on the pool, REINFORCE on the colouring",
+        {"chromatic-compare": _compare, "chromatic-export": _export},
+    )
+)

@@ -28,9 +28,11 @@ def evaluate_swingup(task: Task, candidates: Sequence[Any], jobs: Sequence[Job])
     first = policies[jobs[0].candidate]
     rows = [policies[j.candidate] for j in jobs]
     n_layers = len(first.weights)
-    stack = DenseStack([np.stack([p.weights[k] for p in rows]) for k in range(n_layers)],
-                       [np.stack([p.biases[k] for p in rows]) for k in range(n_layers)],
-                       first.layer_activations)
+    stack = DenseStack(
+        [np.stack([p.weights[k] for p in rows]) for k in range(n_layers)],
+        [np.stack([p.biases[k] for p in rows]) for k in range(n_layers)],
+        first.layer_activations,
+    )
     batch = SwingUpBatch(len(jobs), task.env_kwargs.get("params"))
     obs = batch.reset([j.seed for j in jobs])
     limit = min(batch.params.max_steps, task.runner_args.get("max_steps") or batch.params.max_steps)

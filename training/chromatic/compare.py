@@ -28,20 +28,43 @@ from training.loop import RunOptions, run_search
 from training.rundir import RunDir, read_log
 from training.seeding import EVAL_STREAM, check_seed
 
-COLUMNS = ("structure", "seed", "generations", "episodes", "es_dim", "distinct_params", "best_so_far",
-           "last10_mean", "final_mean", "final_std", "wall_s")
+COLUMNS = (
+    "structure",
+    "seed",
+    "generations",
+    "episodes",
+    "es_dim",
+    "distinct_params",
+    "best_so_far",
+    "last10_mean",
+    "final_mean",
+    "final_std",
+    "wall_s",
+)
 
 
-def run_one(config: ChromaticConfig, task: str, seed: int, path: Path, options: RunOptions,
-            eval_episodes: int, command: str) -> dict[str, Any]:
+def run_one(
+    config: ChromaticConfig,
+    task: str,
+    seed: int,
+    path: Path,
+    options: RunOptions,
+    eval_episodes: int,
+    command: str,
+) -> dict[str, Any]:
     """Train (or resume) one structure/seed in ``path`` and score its final policy."""
     search: ChromaticSearch = make_search(config, task, seed)
     resume = (path / "run.json").is_file()
     if resume:
         run = RunDir.open(path)
     else:
-        meta = {"algorithm": "chromatic", "task": task, "options": dataclasses.asdict(options),
-                "task_spec": search.task.to_dict(), "command": command}
+        meta = {
+            "algorithm": "chromatic",
+            "task": task,
+            "options": dataclasses.asdict(options),
+            "task_spec": search.task.to_dict(),
+            "command": command,
+        }
         run = RunDir.create(path, meta, to_dict(config))
     with open(path / "train.log", "a") as log, contextlib.redirect_stdout(log):
         summary = run_search(search, run, options, resume=resume)
@@ -56,28 +79,40 @@ def run_one(config: ChromaticConfig, task: str, seed: int, path: Path, options: 
     log_rows = read_log(run.log_csv)
     scores = final.episode_fitness.ravel()
     return {
-        "structure": config.structure, "seed": seed, "generations": len(log_rows["generation"]),
-        "episodes": int(sum(log_rows["evaluations"])), "es_dim": search.layout.dim,
+        "structure": config.structure,
+        "seed": seed,
+        "generations": len(log_rows["generation"]),
+        "episodes": int(sum(log_rows["evaluations"])),
+        "es_dim": search.layout.dim,
         "distinct_params": search.layout.distinct_parameters(search.final().colours),
-        "best_so_far": log_rows["best_so_far"][-1], "last10_mean": float(np.mean(log_rows["mean"][-10:])),
-        "final_mean": float(scores.mean()), "final_std": float(scores.std()),
-        "wall_s": float(sum(log_rows["wall_s"])), "curve": log_rows["mean"],
+        "best_so_far": log_rows["best_so_far"][-1],
+        "last10_mean": float(np.mean(log_rows["mean"][-10:])),
+        "final_mean": float(scores.mean()),
+        "final_std": float(scores.std()),
+        "wall_s": float(sum(log_rows["wall_s"])),
+        "curve": log_rows["mean"],
     }
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """One line per structure: means over seeds (± std over seeds of the final score)."""
-    head = (f"{'structure':<10} {'seeds':>5} {'ES dim':>7} {'params':>7} {'episodes':>9} {'best':>9} "
-            f"{'last10 mean':>11} {'final (held-out)':>17} {'wall s':>8}")
+    head = (
+        f"{'structure':<10} {'seeds':>5} {'ES dim':>7} {'params':>7} {'episodes':>9} {'best':>9} "
+        f"{'last10 mean':>11} {'final (held-out)':>17} {'wall s':>8}"
+    )
     lines = [head, "-" * len(head)]
     for s in dict.fromkeys(r["structure"] for r in rows):
         group = [r for r in rows if r["structure"] == s]
         final = np.array([r["final_mean"] for r in group])
-        m = {k: float(np.mean([r[k] for r in group]))
-             for k in ("distinct_params", "episodes", "best_so_far", "last10_mean", "wall_s")}
-        lines.append(f"{s:<10} {len(group):>5} {group[0]['es_dim']:>7} {m['distinct_params']:>7.0f} "
-                     f"{m['episodes']:>9.0f} {m['best_so_far']:>9.2f} {m['last10_mean']:>11.2f} "
-                     f"{final.mean():>9.2f} ± {final.std():<6.2f} {m['wall_s']:>8.1f}")
+        m = {
+            k: float(np.mean([r[k] for r in group]))
+            for k in ("distinct_params", "episodes", "best_so_far", "last10_mean", "wall_s")
+        }
+        lines.append(
+            f"{s:<10} {len(group):>5} {group[0]['es_dim']:>7} {m['distinct_params']:>7.0f} "
+            f"{m['episodes']:>9.0f} {m['best_so_far']:>9.2f} {m['last10_mean']:>11.2f} "
+            f"{final.mean():>9.2f} ± {final.std():<6.2f} {m['wall_s']:>8.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -132,18 +167,32 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     command = shlex.join(["python", "-m", "training", "chromatic-compare", *argv])
     episodes = base.generations * base.popsize * base.episodes
-    print(f"budget: {base.generations} generations x {base.popsize} candidates x {base.episodes} episode(s) "
-          f"(x morphologies) = {episodes} ES evaluations per structure and seed")
+    print(
+        f"budget: {base.generations} generations x {base.popsize} candidates x {base.episodes} episode(s) "
+        f"(x morphologies) = {episodes} ES evaluations per structure and seed"
+    )
     rows = []
     for structure in structures:
         config = dataclasses.replace(base, structure=structure)
         for seed in seeds:
             options = RunOptions(seed, args.backend, args.workers, checkpoint_every=1, progress=False)
-            rows.append(run_one(config, args.task, seed, out / f"{structure}-s{seed}", options,
-                                args.eval_episodes, command))
+            rows.append(
+                run_one(
+                    config,
+                    args.task,
+                    seed,
+                    out / f"{structure}-s{seed}",
+                    options,
+                    args.eval_episodes,
+                    command,
+                )
+            )
             r = rows[-1]
-            print(f"  {structure} seed {seed}: final {r['final_mean']:.2f} ± {r['final_std']:.2f}, "
-                  f"best {r['best_so_far']:.2f}, {r['wall_s']:.1f} s", flush=True)
+            print(
+                f"  {structure} seed {seed}: final {r['final_mean']:.2f} ± {r['final_std']:.2f}, "
+                f"best {r['best_so_far']:.2f}, {r['wall_s']:.1f} s",
+                flush=True,
+            )
     print(format_table(rows))
     write_csv(rows, out / "compare.csv")
     title = f"chromatic-compare on {args.task}, budget {args.budget} generations"

@@ -28,8 +28,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 class ColouringController:
     """Independent per-edge categorical distribution over ``n_choices`` colours, trained by REINFORCE."""
 
-    def __init__(self, n_edges: int, n_choices: int, lr: float = 0.05, baseline_decay: float = 0.9,
-                 entropy: float = 0.01, start: np.ndarray | None = None, lead: float = 0.0) -> None:
+    def __init__(
+        self,
+        n_edges: int,
+        n_choices: int,
+        lr: float = 0.05,
+        baseline_decay: float = 0.9,
+        entropy: float = 0.01,
+        start: np.ndarray | None = None,
+        lead: float = 0.0,
+    ) -> None:
         if n_edges < 1 or n_choices < 1:
             raise ValueError(f"controller needs >= 1 edge and >= 1 choice, got {n_edges}, {n_choices}")
         self.n_edges, self.n_choices = int(n_edges), int(n_choices)
@@ -77,8 +85,11 @@ class ColouringController:
         adv = (r - baseline) / scale
         p = self.probs
         counts = np.zeros_like(p)
-        np.add.at(counts, (np.broadcast_to(np.arange(self.n_edges), c.shape), c),
-                  np.broadcast_to(adv[:, None], c.shape))
+        np.add.at(
+            counts,
+            (np.broadcast_to(np.arange(self.n_edges), c.shape), c),
+            np.broadcast_to(adv[:, None], c.shape),
+        )
         grad = counts / len(r) - adv.mean() * p
         log_p = np.log(np.clip(p, 1e-300, None))
         h = -(p * log_p).sum(axis=1, keepdims=True)
@@ -101,8 +112,12 @@ class ColouringController:
         return c
 
     def state_dict(self) -> dict[str, Any]:
-        return {"kind": "controller", "logits": self.logits.copy(), "optimizer": self.optimizer.state_dict(),
-                "baseline": self.baseline}
+        return {
+            "kind": "controller",
+            "logits": self.logits.copy(),
+            "optimizer": self.optimizer.state_dict(),
+            "baseline": self.baseline,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         logits = np.array(state["logits"], dtype=np.float64)

@@ -49,10 +49,20 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best", dtype:
         policy = search.task.build_policy(candidate, env)
     finally:
         env.close()
-    provenance = Provenance(task=meta["task"], seed=meta["options"]["seed"], generation=int(generation),
-                            score=float(score), command=meta["command"],
-                            extra={"algorithm": "chromatic", "structure": config.structure, "which": which,
-                                   "run_dir": str(run.path), "git_commit": meta.get("git_commit", "unknown")})
+    provenance = Provenance(
+        task=meta["task"],
+        seed=meta["options"]["seed"],
+        generation=int(generation),
+        score=float(score),
+        command=meta["command"],
+        extra={
+            "algorithm": "chromatic",
+            "structure": config.structure,
+            "which": which,
+            "run_dir": str(run.path),
+            "git_commit": meta.get("git_commit", "unknown"),
+        },
+    )
     policy.spec = dataclasses.replace(policy.spec, provenance=provenance)
     out = Path(out)
     if out.suffix == ".chroma":

@@ -26,13 +26,21 @@ from training.tasks import Task, make_task
 SWINGUP_BATCH = "training.chromatic.batch:evaluate_swingup"
 
 
-def make_colouring(config: ChromaticConfig, layout: Layout,
-                   rng: np.random.Generator) -> ColouringController | FixedColouring:
+def make_colouring(
+    config: ChromaticConfig, layout: Layout, rng: np.random.Generator
+) -> ColouringController | FixedColouring:
     """The colouring distribution of ``config.structure`` (``rng`` draws the fixed random colouring)."""
     if config.structure in ("learned", "masked"):
         start = rng.integers(0, layout.choices, layout.n_edges)
-        return ColouringController(layout.n_edges, layout.choices, config.controller_lr,
-                                   config.baseline_decay, config.entropy, start, config.controller_init)
+        return ColouringController(
+            layout.n_edges,
+            layout.choices,
+            config.controller_lr,
+            config.baseline_decay,
+            config.entropy,
+            start,
+            config.controller_init,
+        )
     if config.structure == "random":
         return FixedColouring(rng.integers(0, layout.colors, layout.n_edges))
     if config.structure == "toeplitz":
@@ -41,9 +49,15 @@ def make_colouring(config: ChromaticConfig, layout: Layout,
 
 
 class ChromaticSearch(Search):
-    def __init__(self, config: ChromaticConfig, layout: Layout, strategy: OpenAIES,
-                 colouring: ColouringController | FixedColouring, rng: np.random.Generator,
-                 task: Task) -> None:
+    def __init__(
+        self,
+        config: ChromaticConfig,
+        layout: Layout,
+        strategy: OpenAIES,
+        colouring: ColouringController | FixedColouring,
+        rng: np.random.Generator,
+        task: Task,
+    ) -> None:
         super().__init__(strategy, task, config.episodes, config.generations)
         self.config, self.layout, self.colouring, self.rng = config, layout, colouring, rng
         self._pending: list[Candidate] = []
@@ -54,8 +68,9 @@ class ChromaticSearch(Search):
         thetas = self.strategy.ask()
         half = len(thetas) // 2
         colourings = self.colouring.sample(half, self.rng)
-        self._pending = [Candidate(np.array(t, dtype=np.float64), colourings[i % half])
-                         for i, t in enumerate(thetas)]
+        self._pending = [
+            Candidate(np.array(t, dtype=np.float64), colourings[i % half]) for i, t in enumerate(thetas)
+        ]
         return self._pending
 
     def seed_keys(self, n_candidates: int) -> Sequence[int]:
@@ -85,10 +100,18 @@ class ChromaticSearch(Search):
         return Candidate(self.strategy.mean.copy(), self.colouring.mode())
 
     def state_dict(self) -> dict[str, Any]:
-        best = None if self._best is None else {"params": self._best.params.copy(),
-                                                "colours": self._best.colours}
-        return {"strategy": self.strategy.state_dict(), "colouring": self.colouring.state_dict(),
-                "rng": self.rng.bit_generator.state, "best": best, "best_fitness": self._best_fitness}
+        best = (
+            None
+            if self._best is None
+            else {"params": self._best.params.copy(), "colours": self._best.colours}
+        )
+        return {
+            "strategy": self.strategy.state_dict(),
+            "colouring": self.colouring.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "best": best,
+            "best_fitness": self._best_fitness,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.strategy.load_state_dict(state["strategy"])
@@ -101,13 +124,22 @@ class ChromaticSearch(Search):
 
 
 def make_search(config: ChromaticConfig, task_name: str, seed: int) -> ChromaticSearch:
-    builder_args = {"hidden": list(config.hidden), "structure": config.structure, "colors": config.colors,
-                    "hidden_activation": config.hidden_activation,
-                    "output_activation": config.output_activation}
+    builder_args = {
+        "hidden": list(config.hidden),
+        "structure": config.structure,
+        "colors": config.colors,
+        "hidden_activation": config.hidden_activation,
+        "output_activation": config.output_activation,
+    }
     runner_args = {} if config.max_steps is None else {"max_steps": config.max_steps}
-    task = make_task(task_name, "training.chromatic.structures:build_policy", builder_args,
-                     morphologies=config.morphologies, runner_args=runner_args,
-                     batch_evaluator=SWINGUP_BATCH if task_name == "swingup" else None)
+    task = make_task(
+        task_name,
+        "training.chromatic.structures:build_policy",
+        builder_args,
+        morphologies=config.morphologies,
+        runner_args=runner_args,
+        batch_evaluator=SWINGUP_BATCH if task_name == "swingup" else None,
+    )
     env = task.make_env(0)
     try:
         sizes = mlp_sizes(policy_spec_for(env, "chromatic"), config.hidden)
@@ -116,8 +148,16 @@ def make_search(config: ChromaticConfig, task_name: str, seed: int) -> Chromatic
     layout = Layout.create(sizes, config.structure, config.colors)
     init_seq, es_seq, colour_seq, draw_seq = strategy_seed(seed).spawn(4)
     x0 = np.random.default_rng(init_seq).normal(0.0, config.init_std, layout.dim)
-    strategy = OpenAIES(x0, config.popsize, sigma=config.sigma, lr=config.lr, optimizer=config.optimizer,
-                        weight_decay=config.weight_decay, sigma_decay=config.sigma_decay,
-                        sigma_min=config.sigma_min, seed=es_seq)
+    strategy = OpenAIES(
+        x0,
+        config.popsize,
+        sigma=config.sigma,
+        lr=config.lr,
+        optimizer=config.optimizer,
+        weight_decay=config.weight_decay,
+        sigma_decay=config.sigma_decay,
+        sigma_min=config.sigma_min,
+        seed=es_seq,
+    )
     colouring = make_colouring(config, layout, np.random.default_rng(draw_seq))
     return ChromaticSearch(config, layout, strategy, colouring, np.random.default_rng(colour_seq), task)

@@ -112,21 +112,32 @@ def make_policy(
     """The deployable policy of ``candidate`` (chromatic for the colourings, static otherwise)."""
     params = np.asarray(candidate.params, dtype=np.float64)
     if params.shape != (layout.dim,):
-        raise ValueError(f"{layout.structure} network {list(layout.sizes)} needs {layout.dim} parameters, "
-                         f"got shape {params.shape}")
-    biases = split_flat(params[layout.n_weights:], [(b,) for _, b in layout.shapes])
+        raise ValueError(
+            f"{layout.structure} network {list(layout.sizes)} needs {layout.dim} parameters, "
+            f"got shape {params.shape}"
+        )
+    biases = split_flat(params[layout.n_weights :], [(b,) for _, b in layout.shapes])
     if layout.structure == "dense":
         weights = split_flat(params[: layout.n_weights], layout.shapes)
         return StaticPolicy(weights, biases, spec, hidden_activation, output_activation)
     colours = np.asarray(candidate.colours)
     if colours.shape != (layout.n_edges,) or colours.min() < 0 or colours.max() >= layout.choices:
-        raise ValueError(f"{layout.structure} network needs {layout.n_edges} edge entries in "
-                         f"0..{layout.choices - 1}, got shape {colours.shape}")
+        raise ValueError(
+            f"{layout.structure} network needs {layout.n_edges} edge entries in "
+            f"0..{layout.choices - 1}, got shape {colours.shape}"
+        )
     if layout.structure == "masked":
         weights = split_flat(params[: layout.n_weights] * colours, layout.shapes)
         return StaticPolicy(weights, biases, spec, hidden_activation, output_activation)
-    return ChromaticPolicy(layout.sizes, params[: layout.n_weights], split_flat(colours, layout.shapes),
-                           biases, spec, hidden_activation, output_activation)
+    return ChromaticPolicy(
+        layout.sizes,
+        params[: layout.n_weights],
+        split_flat(colours, layout.shapes),
+        biases,
+        spec,
+        hidden_activation,
+        output_activation,
+    )
 
 
 def build_policy(

@@ -107,8 +107,10 @@ def bounded_study(
         env.close()
     steps = round(sim_seconds / period)
     if steps < record_every:
-        raise ValueError(f"--sim-seconds {sim_seconds:g} is {steps} control steps, fewer than "
-                         f"--record-every {record_every}: nothing would be recorded")
+        raise ValueError(
+            f"--sim-seconds {sim_seconds:g} is {steps} control steps, fewer than "
+            f"--record-every {record_every}: nothing would be recorded"
+        )
     long_task = make_task("ant", probe.builder, probe.builder_args, morphologies=("standard",))
     long_task = _replace_env(
         long_task,

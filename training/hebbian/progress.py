@@ -24,24 +24,33 @@ def run_progress(run_dir: Path) -> dict[str, Any]:
         raise ValueError(f"{run_dir}: no completed generation yet")
     episodes = float(log["evaluations"].sum())
     return {
-        "run": str(run_dir), "generations": n, "wall_s_per_gen": float(log["wall_s"].mean()),
-        "cpu_s_per_gen": float(log["cpu_s"].mean()), "gens_per_hour": 3600.0 / float(log["wall_s"].mean()),
+        "run": str(run_dir),
+        "generations": n,
+        "wall_s_per_gen": float(log["wall_s"].mean()),
+        "cpu_s_per_gen": float(log["cpu_s"].mean()),
+        "gens_per_hour": 3600.0 / float(log["wall_s"].mean()),
         "cpu_s_per_episode": float(log["cpu_s"].sum()) / episodes,
         "steps_per_episode": float(log["steps"].sum()) / episodes,
-        "best": float(log["best_so_far"][-1]), "last_mean": float(log["mean"][-1]),
+        "best": float(log["best_so_far"][-1]),
+        "last_mean": float(log["mean"][-1]),
     }
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="python -m training hebbian-progress",
-                                description="speed and fitness of runs so far")
+    p = argparse.ArgumentParser(
+        prog="python -m training hebbian-progress", description="speed and fitness of runs so far"
+    )
     p.add_argument("run_dirs", type=Path, nargs="+")
     args = p.parse_args(argv)
-    print(f"{'run':34s} {'gens':>5} {'wall s/gen':>10} {'CPU s/gen':>9} {'gens/h':>7} {'CPU s/ep':>8} "
-          f"{'steps/ep':>8} {'best':>8} {'mean':>8}")
+    print(
+        f"{'run':34s} {'gens':>5} {'wall s/gen':>10} {'CPU s/gen':>9} {'gens/h':>7} {'CPU s/ep':>8} "
+        f"{'steps/ep':>8} {'best':>8} {'mean':>8}"
+    )
     for run_dir in args.run_dirs:
         r = run_progress(run_dir)
-        print(f"{r['run']:34s} {r['generations']:>5} {r['wall_s_per_gen']:>10.1f} {r['cpu_s_per_gen']:>9.1f} "
-              f"{r['gens_per_hour']:>7.1f} {r['cpu_s_per_episode']:>8.3f} {r['steps_per_episode']:>8.0f} "
-              f"{r['best']:>8.1f} {r['last_mean']:>8.1f}")
+        print(
+            f"{r['run']:34s} {r['generations']:>5} {r['wall_s_per_gen']:>10.1f} {r['cpu_s_per_gen']:>9.1f} "
+            f"{r['gens_per_hour']:>7.1f} {r['cpu_s_per_episode']:>8.3f} {r['steps_per_episode']:>8.0f} "
+            f"{r['best']:>8.1f} {r['last_mean']:>8.1f}"
+        )
     return 0

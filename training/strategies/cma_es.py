@@ -38,8 +38,18 @@ class CMAES:
         def randn(*shape: int) -> np.ndarray:
             return rng.standard_normal(shape)
 
-        opts = {"popsize": self.popsize, "seed": np.nan, "randn": randn, "verbose": -9, "verb_disp": 0,
-                "verb_log": 0, "tolfun": 0, "tolx": 0, "tolfunhist": 0, "tolstagnation": np.inf}
+        opts = {
+            "popsize": self.popsize,
+            "seed": np.nan,
+            "randn": randn,
+            "verbose": -9,
+            "verb_disp": 0,
+            "verb_log": 0,
+            "tolfun": 0,
+            "tolx": 0,
+            "tolfunhist": 0,
+            "tolstagnation": np.inf,
+        }
         self._es = cma.CMAEvolutionStrategy(self.x0, self.sigma0, opts)
         self._history: list[np.ndarray] = []
         self._pending: np.ndarray | None = None

@@ -149,4 +149,3 @@ class ControlLoop:
         if ramp:
             command = self.soft_start.blend(now, self.safe_command(), command)
         return StepResult(self.gate(command), "ramp" if ramp else "policy", dt)
-

@@ -195,8 +195,13 @@ class ControllerNode(LifecycleNode):
                 raise SpecMismatchError(f"rate must be > 0 Hz, got {rate}")
             mode = self._param("safe_mode") or DEFAULT_SAFE_MODE[spec.action.mode]
             timeouts = {k: self._param(f"{k}_timeout") for k in INPUTS if self._param(f"{k}_timeout") > 0}
-            config = LoopConfig(mode, self._param("safe_kd"), self._param("soft_start"),
-                                self._param("input_timeout"), timeouts)
+            config = LoopConfig(
+                mode,
+                self._param("safe_kd"),
+                self._param("soft_start"),
+                self._param("input_timeout"),
+                timeouts,
+            )
             loop = ControlLoop(policy, config, 1.0 / rate)
             self._wait_for(loop.required)
             missing = [k for k in loop.required if self.arrivals[k] == 0]
@@ -225,8 +230,9 @@ class ControllerNode(LifecycleNode):
         if not lockstep:
             self.timer = self.create_timer(loop.period, self._tick)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.diag_timer = self.create_timer(self._param("diagnostics_period"), self._publish_diagnostics,
-                                            clock=steady)
+        self.diag_timer = self.create_timer(
+            self._param("diagnostics_period"), self._publish_diagnostics, clock=steady
+        )
         self.state_label = "inactive"
         log.info(
             f"configured {spec.kind} policy {path} (sha256 {self.sha256[:12]}), {spec.action.size} joints, "

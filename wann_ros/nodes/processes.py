@@ -51,8 +51,14 @@ def start_node(
     log.parent.mkdir(parents=True, exist_ok=True)
     out = open(log, "wb")  # noqa: SIM115 - the child owns it; closed when the Popen object is collected
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(node_command(executable, params, name), stdout=out, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+    return subprocess.Popen(
+        node_command(executable, params, name),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
 
 
 LAUNCH_FILE = Path(__file__).resolve().parents[2] / "launch" / "quadruped.launch.py"
@@ -91,8 +97,14 @@ def start_launch(
     out = open(log, "wb")  # noqa: SIM115 - the child owns it
     cmd = [sys.executable, "-c", _RUN_LAUNCH, str(launch_file)]
     cmd += [f"{k}:={ros_value(v)}" for k, v in arguments.items()]
-    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
+        cmd,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def stop(procs: list[subprocess.Popen], grace: float = 5.0) -> dict[int, int]:

@@ -78,7 +78,12 @@ def imu_arrays(msg: Imu) -> tuple[np.ndarray, np.ndarray]:
 
 
 def odom_msg(
-    stamp: float, frame: str, child: str, pos: np.ndarray, quat_xyzw: np.ndarray, lin_vel_world: np.ndarray,
+    stamp: float,
+    frame: str,
+    child: str,
+    pos: np.ndarray,
+    quat_xyzw: np.ndarray,
+    lin_vel_world: np.ndarray,
     ang_vel_base: np.ndarray,
 ) -> Odometry:
     msg = Odometry()

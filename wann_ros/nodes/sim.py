@@ -150,8 +150,17 @@ class SimNode(Node):
         imu = ros_msgs.imu_msg(t, "base_link", s.base_quat, s.base_ang_vel, np.zeros(3))
         imu.linear_acceleration_covariance[0] = -1.0
         self.pub_imu.publish(imu)
-        self.pub_odom.publish(ros_msgs.odom_msg(t, ODOM_FRAME, ODOM_CHILD, truth.base_pos, truth.base_quat,
-                                                truth.base_lin_vel, _body_rate(truth)))
+        self.pub_odom.publish(
+            ros_msgs.odom_msg(
+                t,
+                ODOM_FRAME,
+                ODOM_CHILD,
+                truth.base_pos,
+                truth.base_quat,
+                truth.base_lin_vel,
+                _body_rate(truth),
+            )
+        )
         self.pub_contacts.publish(ros_msgs.array_msg(s.foot_contacts))
         self.pub_joints.publish(ros_msgs.joint_state_msg(t, w.joint_names, s.joint_pos, s.joint_vel))
 
