@@ -21,7 +21,7 @@ from wann_ros.policies import (
 )
 from wann_ros.policies.activations import ACTIVATION_NAMES, activation_id, apply_activation
 from wann_ros.policies.hebbian import hebbian_param_count
-from wann_ros.policies.spec import ObservationSpec
+from wann_ros.policies.spec import ObservationSpec, all_finite
 from wann_ros.policies.static import static_param_count
 
 REFERENCE_FORMULAS = {  # the reference applyAct, written out per element
@@ -406,3 +406,12 @@ def test_make_policy_rebuilds_every_kind_from_its_network_dict(index):
         np.testing.assert_array_equal(again.act(x), pol.act(x))
     with pytest.raises(PolicySpecError, match="does not match"):
         make_policy("static" if pol.spec.kind != "static" else "wann", pol.network_dict(), pol.spec)
+
+
+def test_all_finite_agrees_with_isfinite_even_when_the_sum_overflows():
+    huge = np.array([1e308, 1e308])  # finite values whose sum overflows: the exact check decides
+    assert all_finite(huge) and all_finite(np.zeros(0)) and all_finite(np.ones(3, np.float32))
+    for bad in (np.nan, np.inf, -np.inf):
+        x = np.ones(8)
+        x[5] = bad
+        assert not all_finite(x) and not all_finite(np.append(huge, bad))

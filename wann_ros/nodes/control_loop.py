@@ -15,6 +15,7 @@ import numpy as np
 from wann_ros.nodes.safety import EStop, SafeCommand, SafetyGate, SoftStart, Watchdog
 from wann_ros.nodes.sensors import SensorCache, inputs_for
 from wann_ros.policies.base import Policy
+from wann_ros.policies.spec import all_finite
 from wann_ros.sim.observation import compile_observation, required_inputs
 
 
@@ -135,13 +136,13 @@ class ControlLoop:
     def _run_policy(self, now: float) -> StepResult:
         # float32, as the gymnasium envs hand observations to policies in training
         obs = self.build_observation(self.sensors.robot_state(self.prev_action)).astype(np.float32)
-        if not np.all(np.isfinite(obs)):
+        if not all_finite(obs):
             return StepResult(self.gate.last.copy(), "non-finite observation")
         t0 = time.perf_counter()
         action = np.asarray(self.policy.act(obs), dtype=np.float64)
         dt = time.perf_counter() - t0
         self.stats.record_inference(dt)
-        if action.shape != (self.spec.action.size,) or not np.all(np.isfinite(action)):
+        if action.shape != (self.spec.action.size,) or not all_finite(action):
             return StepResult(self.gate.last.copy(), "non-finite policy action", dt)
         self.prev_action = action
         command = self.spec.action.to_command(action)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from wann_ros.policies.spec import ActionSpec
+from wann_ros.policies.spec import ActionSpec, all_finite
 
 SAFE_MODES = ("zero", "damping", "hold")
 
@@ -90,7 +90,7 @@ class SafetyGate:
 
     def __call__(self, command: np.ndarray) -> np.ndarray:
         cmd = np.asarray(command, dtype=np.float64)
-        if cmd.shape != (self.action.size,) or not np.all(np.isfinite(cmd)):
+        if cmd.shape != (self.action.size,) or not all_finite(cmd):
             self.rejected += 1
             return self.last.copy()
         self.last = np.clip(cmd, self.action.lower, self.action.upper)

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
+from wann_ros.policies.spec import all_finite
 from wann_ros.sim import robot_specs as rs
 from wann_ros.sim.damage import MORPHOLOGIES, Damage, parse_damage
 from wann_ros.sim.knobs import SimKnobs
@@ -129,7 +130,7 @@ class AntDamageEnv(_QuadrupedEnv):
         self.progress.reset(self.world.centroid_xy)
         self.stop_rule.reset()
         self.t = 0
-        self._x0 = float(self.world.robot_state(noisy=False).base_pos[0])
+        self._x0 = self.world.base_x
         return self._obs(), self._info(False)
 
     def apply_damage(self, damage: DamageLike) -> bool:
@@ -139,7 +140,7 @@ class AntDamageEnv(_QuadrupedEnv):
         return respawned
 
     def _info(self, fallen: bool) -> dict[str, Any]:
-        metres = float(self.world.robot_state(noisy=False).base_pos[0]) - self._x0
+        metres = self.world.base_x - self._x0
         return {
             "distance": {"paper_units": self.progress.total, "metres": metres},
             "fallen": fallen,
@@ -152,7 +153,7 @@ class AntDamageEnv(_QuadrupedEnv):
         self.world.step(self.act_spec.to_command(a), a)
         obs = self._obs()
         reward = self.progress.update(self.world.centroid_xy)
-        fallen = self.world.fallen or not np.all(np.isfinite(obs))
+        fallen = self.world.fallen or not all_finite(obs)
         terminated = self.early_stop and self.stop_rule.update(self.t, reward, fallen)
         self.t += 1
         truncated = self.burn_in + self.t >= self.max_steps and not terminated

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet as pb
 
+from wann_ros.policies.spec import all_finite
 from wann_ros.sim.damage import Damage, DamageError, parse_damage
 from wann_ros.sim.knobs import SimKnobs
 from wann_ros.sim.models import pybullet_data_path
@@ -110,6 +111,7 @@ class QuadrupedWorld:
         self.sim_time = 0.0
         self._n = len(self.joint_names)
         self._effort = np.asarray(robot.max_effort, dtype=np.float64)
+        self._neg_effort = -self._effort
         self._kp, self._kd = np.asarray(robot.kp, dtype=np.float64), np.asarray(robot.kd, dtype=np.float64)
         self._strength = np.ones(self._n)
         self._knob_strength = np.ones(self._n)
@@ -312,7 +314,7 @@ class QuadrupedWorld:
     def command_array(self, command: Mapping[str, float] | np.ndarray) -> np.ndarray:
         """A command by joint name (all joints required) or an array in ``joint_names`` order, checked."""
         if type(command) is np.ndarray and command.dtype == np.float64 and command.shape == (self._n,):
-            if not np.isfinite(command).all():
+            if not all_finite(command):
                 raise ValueError(f"command contains NaN or inf: {command}")
             return command
         if isinstance(command, Mapping):
@@ -344,7 +346,7 @@ class QuadrupedWorld:
         cfg, c, body = self.config, self._c, self._body
         push = self._push_force()
         if cfg.control == "torque":
-            torque = np.minimum(np.maximum(cmd, -self._effort), self._effort) * self._gain
+            torque = np.minimum(np.maximum(cmd, self._neg_effort), self._effort) * self._gain
             self._apply_torques(torque)
             if push is not None:
                 pb.applyExternalForce(body, -1, push, (0, 0, 0), pb.LINK_FRAME, **c)
@@ -356,7 +358,8 @@ class QuadrupedWorld:
                 q = np.array([s[0] for s in states])
                 qd = np.array([s[1] for s in states])
                 torque = (
-                    np.minimum(np.maximum(kp * (cmd - q) - kd * qd, -self._effort), self._effort) * self._gain
+                    np.minimum(np.maximum(kp * (cmd - q) - kd * qd, self._neg_effort), self._effort)
+                    * self._gain
                 )
                 self._apply_torques(torque)
                 if push is not None:
@@ -394,22 +397,25 @@ class QuadrupedWorld:
     # ---------------------------------------------------------------------------------------- state
     def _read_contacts(self) -> np.ndarray:
         touching = {pt[3] for pt in pb.getContactPoints(self._body, self._ground, **self._c)}
-        return np.array([1.0 if i in touching else 0.0 for i in self._foot_idx])
+        return np.array([i in touching for i in self._foot_idx], dtype=np.float64)
 
     def _read(self) -> None:
+        """Cache this control step's state (called once per step: this is the env's hot path)."""
         c, body = self._c, self._body
-        joint_states = np.array([s[:2] for s in pb.getJointStates(body, self._jidx, **c)])
-        self._q, self._qd = joint_states[:, 0], joint_states[:, 1]
+        states = pb.getJointStates(body, self._jidx, **c)
+        self._q, self._qd = np.array([s[0] for s in states]), np.array([s[1] for s in states])
         pos, quat = pb.getBasePositionAndOrientation(body, **c)
         lin, ang = pb.getBaseVelocity(body, **c)
         self._pos, self._quat = np.array(pos), np.array(quat)
         self._lin, self._ang = np.array(lin), np.array(ang)
         self._ang_body = _rotate_inverse(quat, ang)
         if self.config.centroid_counts_ground:
-            links = pb.getLinkStates(body, self._all_links, **c)
-            sx = pos[0] + sum([s[0][0] for s in links])
-            sy = pos[1] + sum([s[0][1] for s in links])
-            n = len(links) + 2  # base + links + the ground plane at the origin
+            sx, sy = pos[0], pos[1]
+            for link in pb.getLinkStates(body, self._all_links, **c):
+                x, y, _ = link[0]
+                sx += x
+                sy += y
+            n = len(self._all_links) + 2  # base + links + the ground plane at the origin
             self._centroid = np.array([sx / n, sy / n])
         else:
             self._centroid = None
@@ -449,6 +455,11 @@ class QuadrupedWorld:
         return GroundTruth(
             self._pos.copy(), self._quat.copy(), self._lin.copy(), self._ang.copy(), self._read_contacts()
         )
+
+    @property
+    def base_x(self) -> float:
+        """The base's exact x position (world frame, m)."""
+        return float(self._pos[0])
 
     @property
     def fallen(self) -> bool:
