@@ -6,7 +6,9 @@
 Both nodes run as separate processes. This process plays the robot: at each rate it publishes IMU, odometry
 and contacts, then a JointState, and times the command that comes back. The controller runs in lock-step
 mode (one step per complete sensor set), so the latency is the controller's own path, not a timer phase;
-the echo node answers every JointState with a Float64MultiArray on the same topic. The soak run
+the echo node answers every JointState with a Float64MultiArray on the same topic, and a second echo node
+subscribes to the same four inputs as the controller and answers each complete set (rclpy's executor
+wakes once per message, so this is the floor for any Python node with these inputs). The soak run
 reports the controller's overruns (diagnostics) and its resident memory at start and end.
 """
 
@@ -27,24 +29,66 @@ sys.path.insert(0, str(ROOT))
 TOPIC = "/joint_group_effort_controller/commands"
 
 
-def echo_main() -> int:
-    """The bare echo node: JointState in -> Float64MultiArray out, nothing else."""
+def echo_main(all_inputs: bool) -> int:
+    """The bare echo node: JointState in -> Float64MultiArray out, nothing else. With ``all_inputs`` it
+    also subscribes to IMU, odometry and contacts and answers once a complete set arrived (the
+    controller's lock-step rule): the least any rclpy node that reads these four inputs pays."""
     import rclpy
+    from nav_msgs.msg import Odometry
     from rclpy.node import Node
-    from sensor_msgs.msg import JointState
+    from sensor_msgs.msg import Imu, JointState
     from std_msgs.msg import Float64MultiArray
 
     from wann_ros.nodes.ros_msgs import reliable_qos
 
     rclpy.init()
     node = Node("echo")
-    pub = node.create_publisher(Float64MultiArray, TOPIC, reliable_qos(True))
-    echo = lambda m: pub.publish(Float64MultiArray(data=list(m.position)))  # noqa: E731
-    node.create_subscription(JointState, "/joint_states", echo, reliable_qos(True))
+    q = reliable_qos(True)
+    pub = node.create_publisher(Float64MultiArray, TOPIC, q)
+    arrivals = {"joint_states": 0, "imu": 0, "odom": 0, "contacts": 0}
+    last, handled = {}, [0]
+
+    def on(name: str):
+        def callback(msg) -> None:
+            arrivals[name] += 1
+            last[name] = msg
+            n = arrivals["joint_states"]
+            if n > handled[0] and all(k >= n for k in arrivals.values()):
+                handled[0] = n
+                pub.publish(Float64MultiArray(data=list(last["joint_states"].position)))
+
+        return callback
+
+    node.create_subscription(JointState, "/joint_states", on("joint_states"), q)
+    if all_inputs:
+        node.create_subscription(Imu, "/imu/data", on("imu"), q)
+        node.create_subscription(Odometry, "/odom", on("odom"), q)
+        node.create_subscription(Float64MultiArray, "/foot_contacts", on("contacts"), q)
+    else:
+        arrivals = {"joint_states": 0}
     with contextlib.suppress(KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         rclpy.spin(node)
     rclpy.try_shutdown()
     return 0
+
+
+def idle_spin_us(spins: int = 2000) -> float:
+    """Microseconds of one ``spin_once`` with nothing to do: rclpy's executor cost per wake-up."""
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+
+    node = Node("bench_spin")
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    for _ in range(100):
+        executor.spin_once(timeout_sec=0)
+    start = time.perf_counter()
+    for _ in range(spins):
+        executor.spin_once(timeout_sec=0)
+    cost = (time.perf_counter() - start) / spins * 1e6
+    executor.shutdown()
+    node.destroy_node()
+    return cost
 
 
 def rss_mb(pid: int) -> float:
@@ -132,10 +176,10 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
     from wann_ros.nodes.monitor import RunMonitor
     from wann_ros.nodes.processes import start_node, stop
 
-    if kind == "echo":
+    if kind in ("echo", "echo4"):
         import subprocess
 
-        proc = subprocess.Popen([sys.executable, __file__, "--echo"], start_new_session=True)
+        proc = subprocess.Popen([sys.executable, __file__, f"--{kind}"], start_new_session=True)
     else:
         proc = start_node(
             "controller_node",
@@ -188,13 +232,14 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--echo4", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--rates", type=float, nargs="+", default=[100.0, 500.0])
     ap.add_argument("--seconds", type=float, default=10.0, help="latency run length per rate and target")
     ap.add_argument("--soak-seconds", type=float, default=300.0, help="500 Hz overrun/memory run (0 = skip)")
     ap.add_argument("--policy", type=Path, default=None, help="policy file (default: a random Hebbian Ant)")
     args = ap.parse_args()
-    if args.echo:
-        return echo_main()
+    if args.echo or args.echo4:
+        return echo_main(all_inputs=args.echo4)
     import rclpy
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ros_"))
@@ -206,17 +251,19 @@ def main() -> int:
     rclpy.init()
     results = []
     try:
+        print(f"idle spin_once of a plain rclpy node: {idle_spin_us():.0f} us", flush=True)
         for rate in args.rates:
-            for kind in ("echo", "controller"):
+            for kind in ("echo", "echo4", "controller"):
                 r = run_target(kind, policy, rate, args.seconds, tmp)
                 results.append(r)
                 print(json.dumps(r), flush=True)
-            echo, ctl = results[-2], results[-1]
+            echo, echo4, ctl = results[-3:]
             print(
-                f"rate {rate:g} Hz: controller median {ctl['median_ms']:.3f} ms "
-                f"(p99 {ctl['p99_ms']:.3f}) vs "
-                f"echo {echo['median_ms']:.3f} ms (p99 {echo['p99_ms']:.3f}): ratio "
-                f"{ctl['median_ms'] / echo['median_ms']:.2f} (target <= 1.2)",
+                f"rate {rate:g} Hz: controller median {ctl['median_ms']:.3f} ms (p99 {ctl['p99_ms']:.3f}); "
+                f"bare echo {echo['median_ms']:.3f} ms (p99 {echo['p99_ms']:.3f}), ratio "
+                f"{ctl['median_ms'] / echo['median_ms']:.2f} (target <= 1.2); four-input echo "
+                f"{echo4['median_ms']:.3f} ms (p99 {echo4['p99_ms']:.3f}), ratio "
+                f"{ctl['median_ms'] / echo4['median_ms']:.2f}",
                 flush=True,
             )
         if args.soak_seconds > 0:

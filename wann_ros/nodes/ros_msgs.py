@@ -6,6 +6,8 @@ Odometry follows REP 105 / nav_msgs: the pose is in ``header.frame_id`` (the wor
 
 from __future__ import annotations
 
+import array
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,6 +17,8 @@ from nav_msgs.msg import Odometry
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float64MultiArray
+
+from wann_ros.sim.observation import rotate
 
 DIAG_LEVELS = {"ok": DiagnosticStatus.OK, "warn": DiagnosticStatus.WARN, "error": DiagnosticStatus.ERROR}
 
@@ -34,16 +38,9 @@ def to_seconds(stamp: Time) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
-def rotate(quat_xyzw: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vector ``v`` by the unit quaternion (x, y, z, w)."""
-    q = np.asarray(quat_xyzw, dtype=np.float64)
-    u, w = q[:3], q[3]
-    return v + 2.0 * np.cross(u, np.cross(u, v) + w * v)
-
-
-def conj(quat_xyzw: np.ndarray) -> np.ndarray:
-    q = np.asarray(quat_xyzw, dtype=np.float64)
-    return np.array([-q[0], -q[1], -q[2], q[3]])
+def _doubles(values: Sequence[float]) -> array.array:
+    """A typed array for a ``float64[]`` field: messages check a list element by element, not this."""
+    return array.array("d", np.asarray(values, dtype=np.float64).tobytes())
 
 
 def joint_state_msg(
@@ -52,10 +49,10 @@ def joint_state_msg(
     msg = JointState()
     msg.header.stamp = to_time(stamp)
     msg.name = list(names)
-    msg.position = [float(x) for x in pos]
-    msg.velocity = [float(x) for x in vel]
+    msg.position = _doubles(pos)
+    msg.velocity = _doubles(vel)
     if effort is not None:
-        msg.effort = [float(x) for x in effort]
+        msg.effort = _doubles(effort)
     return msg
 
 
@@ -93,7 +90,7 @@ def odom_msg(
     p, o = msg.pose.pose.position, msg.pose.pose.orientation
     p.x, p.y, p.z = (float(x) for x in pos)
     o.x, o.y, o.z, o.w = (float(x) for x in quat_xyzw)
-    v_base = rotate(conj(quat_xyzw), np.asarray(lin_vel_world, dtype=np.float64))
+    v_base = rotate(quat_xyzw, lin_vel_world, inverse=True)
     lv, av = msg.twist.twist.linear, msg.twist.twist.angular
     lv.x, lv.y, lv.z = (float(x) for x in v_base)
     av.x, av.y, av.z = (float(x) for x in ang_vel_base)
@@ -104,15 +101,16 @@ def odom_arrays(msg: Odometry) -> tuple[np.ndarray, np.ndarray]:
     """Base position and linear velocity, both in the world frame."""
     p, o = msg.pose.pose.position, msg.pose.pose.orientation
     lv = msg.twist.twist.linear
-    quat = np.array([o.x, o.y, o.z, o.w])
-    n = float(np.linalg.norm(quat))
-    v_base = np.array([lv.x, lv.y, lv.z])
-    v_world = rotate(quat / n, v_base) if np.isfinite(n) and n > 0 else np.full(3, np.nan)
+    n = math.sqrt(o.x * o.x + o.y * o.y + o.z * o.z + o.w * o.w)
+    if math.isfinite(n) and n > 0:
+        v_world = rotate((o.x / n, o.y / n, o.z / n, o.w / n), (lv.x, lv.y, lv.z))
+    else:
+        v_world = np.full(3, np.nan)
     return np.array([p.x, p.y, p.z]), v_world
 
 
 def array_msg(values: Sequence[float]) -> Float64MultiArray:
-    return Float64MultiArray(data=[float(x) for x in values])
+    return Float64MultiArray(data=_doubles(values))
 
 
 def diagnostic_array(

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from wann_ros.policies.spec import all_finite
 from wann_ros.sim.observation import RobotState
 
 INPUT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -72,7 +73,8 @@ class SensorCache:
         self.rejected = dict.fromkeys(INPUTS, 0)
         self.bad = dict.fromkeys(INPUTS, False)
         self.last_error = ""
-        self.seen_joint_names: tuple[str, ...] = ()
+        self._names: tuple[str, ...] = ()  # the last accepted JointState name list and its index
+        self._index = np.zeros(0, dtype=np.intp)
 
     def _reject(self, name: str, why: str) -> bool:
         self.rejected[name] += 1
@@ -87,18 +89,20 @@ class SensorCache:
 
     def update_joints(self, names: Sequence[str], pos: Sequence[float], vel: Sequence[float]) -> bool:
         """A JointState: names, positions and (possibly empty) velocities; any order, extra joints ok."""
-        self.seen_joint_names = tuple(names)
+        names = tuple(names)
         p = np.asarray(pos, dtype=np.float64)
         v = np.asarray(vel, dtype=np.float64) if len(vel) else np.zeros(len(names))
         if p.shape != (len(names),) or v.shape != (len(names),):
             return self._reject("joint_states", "names, positions and velocities differ in length")
-        index = {n: i for i, n in enumerate(names)}
-        try:
-            idx = [index[j] for j in self.joint_names]
-        except KeyError as exc:
-            return self._reject("joint_states", f"joint {exc.args[0]!r} missing")
-        p, v = p[idx], v[idx]
-        if not (np.all(np.isfinite(p)) and np.all(np.isfinite(v))):
+        if names != self._names:  # the index is worked out once per name list, not per message
+            index = {n: i for i, n in enumerate(names)}
+            missing = [j for j in self.joint_names if j not in index]
+            if missing:
+                return self._reject("joint_states", f"joint {missing[0]!r} missing")
+            self._names = names
+            self._index = np.array([index[j] for j in self.joint_names], dtype=np.intp)
+        p, v = p[self._index], v[self._index]
+        if not (all_finite(p) and all_finite(v)):
             return self._reject("joint_states", "NaN/inf in positions or velocities")
         self.joint_pos, self.joint_vel = p, v
         return self._accept("joint_states")

@@ -32,6 +32,7 @@ from std_srvs.srv import Trigger
 
 from wann_ros.nodes import ros_msgs
 from wann_ros.sim.damage import Damage, DamageError, parse_damage
+from wann_ros.sim.observation import rotate
 from wann_ros.sim.world import QuadrupedWorld
 
 ODOM_FRAME, ODOM_CHILD = "world", "base_link_ground_truth"
@@ -197,7 +198,7 @@ class SimNode(Node):
 
 def _body_rate(truth) -> np.ndarray:
     """Ground-truth angular velocity in the base frame (the odometry twist is in the child frame)."""
-    return ros_msgs.rotate(ros_msgs.conj(truth.base_quat), truth.base_ang_vel)
+    return rotate(truth.base_quat, truth.base_ang_vel, inverse=True)
 
 
 def main(args: list[str] | None = None) -> int:

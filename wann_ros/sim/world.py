@@ -21,7 +21,7 @@ from wann_ros.policies.spec import all_finite
 from wann_ros.sim.damage import Damage, DamageError, parse_damage
 from wann_ros.sim.knobs import SimKnobs
 from wann_ros.sim.models import pybullet_data_path
-from wann_ros.sim.observation import RobotState, quat_to_matrix
+from wann_ros.sim.observation import RobotState, quat_to_matrix, rotate
 from wann_ros.sim.robots import ROBOTS, RobotConfig
 
 _LOCK_FORCE = 1.0e4  # N m: a locked joint's holding motor
@@ -49,16 +49,6 @@ def _small_rotation(rng: np.random.Generator, std: float) -> np.ndarray:
     if angle < 1e-12:
         return np.array([0.0, 0.0, 0.0, 1.0])
     return np.concatenate([np.sin(angle / 2) * v / angle, [np.cos(angle / 2)]])
-
-
-def _rotate_inverse(q, v) -> np.ndarray:
-    """``v`` (world frame) expressed in the frame rotated by unit quaternion ``q`` = (x, y, z, w)."""
-    x, y, z, w = -q[0], -q[1], -q[2], q[3]  # the conjugate rotates world -> body
-    vx, vy, vz = v
-    tx, ty, tz = 2 * (y * vz - z * vy), 2 * (z * vx - x * vz), 2 * (x * vy - y * vx)
-    return np.array(
-        [vx + w * tx + y * tz - z * ty, vy + w * ty + z * tx - x * tz, vz + w * tz + x * ty - y * tx]
-    )
 
 
 def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -408,7 +398,7 @@ class QuadrupedWorld:
         lin, ang = pb.getBaseVelocity(body, **c)
         self._pos, self._quat = np.array(pos), np.array(quat)
         self._lin, self._ang = np.array(lin), np.array(ang)
-        self._ang_body = _rotate_inverse(quat, ang)
+        self._ang_body = rotate(quat, ang, inverse=True)
         if self.config.centroid_counts_ground:
             sx, sy = pos[0], pos[1]
             for link in pb.getLinkStates(body, self._all_links, **c):
