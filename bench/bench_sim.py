@@ -95,6 +95,53 @@ def physics_only(steps: int, seed: int) -> float:
     return rate
 
 
+def step_breakdown(steps: int, seed: int) -> dict[str, float]:
+    """Microseconds per env step spent in each part of ``AntDamageEnv.step`` (each part is timed by a
+    wrapper, which adds ~0.3 us per part; "rest" is the step's own lines)."""
+    from collections import Counter
+
+    import pybullet as pb
+
+    from wann_ros.sim.envs import AntDamageEnv
+
+    env = AntDamageEnv(burn_in=0, max_steps=10**9, early_stop=False)
+    env.reset(seed=seed + 1)
+    world, spent = env.world, Counter()
+
+    def timed(owner, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            out = inner(*args, **kwargs)
+            spent[label] += time.perf_counter() - start
+            return out
+
+        setattr(owner, name, wrapper)
+
+    step_simulation = pb.stepSimulation
+    timed(pb, "stepSimulation", "physics (stepSimulation)")
+    timed(world, "_read", "state read (joint, base, link states)")
+    timed(world, "_read_contacts", "foot contacts")
+    timed(env, "_obs", "observation (RobotState + builder + float32)")
+    timed(env.act_spec, "to_command", "action -> torque command")
+    timed(world, "command_array", "command check")
+    timed(world, "_apply_torques", "setJointMotorControlArray")
+    timed(env.progress, "update", "progress")
+    timed(env, "_info", "info dict")
+    actions = _actions(seed + 1, steps)
+    start = time.perf_counter()
+    try:
+        for a in actions:
+            env.step(a)
+    finally:
+        pb.stepSimulation = step_simulation
+    total = time.perf_counter() - start
+    env.close()
+    parts = {k: 1e6 * v / steps for k, v in spent.most_common()}
+    return {"total": 1e6 * total / steps, **parts, "rest": 1e6 * (total - sum(spent.values())) / steps}
+
+
 def swingup_rate(n: int, steps: int) -> float:
     from wann_ros.sim.swingup import SwingUpBatch
 
@@ -128,11 +175,16 @@ def main() -> None:
     ap.add_argument("--check-steps", type=int, default=300, help="steps of the seeded trajectory comparison")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3, help="alternating timing runs (medians reported)")
+    ap.add_argument("--breakdown", action="store_true", help="only: where our Ant step's time goes")
     ap.add_argument("--swingup-envs", type=int, default=1000)
     ap.add_argument("--swingup-steps", type=int, default=1000)
     args = ap.parse_args()
     if args.reference_worker:
         print(json.dumps(reference_worker(args.steps, args.seed, args.check_steps)))
+        return
+    if args.breakdown:
+        for part, us in step_breakdown(args.steps, args.seed).items():
+            print(f"{us:8.1f} us  {part}")
         return
     mine_rates, ref_rates = [], []
     for _ in range(args.repeats):  # alternate the two so a busy machine slows both alike
