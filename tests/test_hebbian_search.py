@@ -146,3 +146,19 @@ def test_export_writes_policy_and_model_card(tmp_path):
     np.testing.assert_allclose(policy.to_flat(), load_checkpoint(run / "checkpoint.npz")["search"]["theta"])
     card = Path(out.with_suffix(".md")).read_text()
     assert "seed 1, 1 generations" in card and "python -m training hebbian --task ant" in card
+
+
+def test_init_rules_warm_starts_from_a_policy_file_and_refuses_a_mismatch(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(g=1))
+    common = ["--task", "ant", "--config", str(config), "--no-progress"]
+    assert main(["hebbian", *common, "--seed", "1", "--run-dir", str(tmp_path / "a")]) == 0
+    source = tmp_path / "a" / "best.wrp"
+    warm = tmp_path / "warm.yaml"
+    warm.write_text(TINY.format(g=1) + f"init_rules: {source}\nweight_bound: 0.5\n")
+    search = make_search(load_config(HebbianConfig, warm), "ant", seed=9)
+    np.testing.assert_array_equal(search.strategy.mean, load_policy(source).to_flat())
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(TINY.format(g=1).replace("[8]", "[16]") + f"init_rules: {source}\n")
+    with pytest.raises(ValueError, match=r"init_rules: .* needs \[28, 16, 8\]"):
+        make_search(load_config(HebbianConfig, wrong), "ant", seed=9)

@@ -28,6 +28,7 @@ class HebbianConfig:
     # OpenAI-ES over the coefficients
     coeff_init: str = "normal"  # starting mean: N(0, coeff_std^2) or U(-coeff_std, coeff_std)
     coeff_std: float = 1.0
+    init_rules: str | None = None  # a Hebbian policy file whose rules are the starting mean instead
     sigma: float = 0.1
     lr: float = 0.2
     optimizer: str = "sgd"
@@ -60,6 +61,9 @@ class HebbianConfig:
             raise ValueError(f"weight_bound must be > 0 or null, got {self.weight_bound}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1 or null, got {self.max_steps}")
+
+        if self.init_rules is not None and not (isinstance(self.init_rules, str) and self.init_rules):
+            raise ValueError(f"init_rules must be a policy file path or null, got {self.init_rules!r}")
 
     def plasticity(self) -> dict:
         """The HebbianPolicy options this config sets."""

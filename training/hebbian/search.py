@@ -63,8 +63,25 @@ def network_sizes(task: Any, hidden: Sequence[int]) -> list[int]:
         env.close()
 
 
-def initial_coefficients(config: HebbianConfig, dim: int, seed: np.random.SeedSequence) -> np.ndarray:
-    """The ES starting mean (the reference code starts from ``N(0, 1)`` coefficients)."""
+def initial_coefficients(
+    config: HebbianConfig, sizes: Sequence[int], seed: np.random.SeedSequence
+) -> np.ndarray:
+    """The ES starting mean: the rules of ``config.init_rules`` (a warm start, e.g. to evolve an existing
+    policy on under a weight constraint), else random (the reference code starts from ``N(0, 1)``)."""
+    dim = hebbian_param_count(sizes, config.rule_mode)
+    if config.init_rules is not None:
+        from wann_ros.formats import load_policy
+
+        policy = load_policy(config.init_rules)
+        if not isinstance(policy, HebbianPolicy):
+            raise ValueError(f"init_rules: {config.init_rules} holds a {policy.kind!r} policy, not Hebbian")
+        if list(policy.layer_sizes) != list(sizes) or policy.options.rule_mode != config.rule_mode:
+            raise ValueError(
+                f"init_rules: {config.init_rules} is a {list(policy.layer_sizes)} network with "
+                f"{policy.options.rule_mode!r} rules; this search needs {list(sizes)} with "
+                f"{config.rule_mode!r}"
+            )
+        return policy.to_flat()
     rng = np.random.default_rng(seed)
     if config.coeff_init == "uniform":
         return rng.uniform(-config.coeff_std, config.coeff_std, dim)
@@ -81,10 +98,9 @@ def make_search(config: HebbianConfig, task_name: str, seed: int) -> HebbianSear
         runner_args=runner_args,
     )
     sizes = network_sizes(task, config.hidden)
-    dim = hebbian_param_count(sizes, config.rule_mode)
     init_seq, strategy_seq = strategy_seed(seed).spawn(2)
     strategy = OpenAIES(
-        initial_coefficients(config, dim, init_seq),
+        initial_coefficients(config, sizes, init_seq),
         config.popsize,
         sigma=config.sigma,
         lr=config.lr,
