@@ -20,6 +20,7 @@ from training.hebbian.rollout import (
     trace_episode,
 )
 from training.hebbian.search import hebbian_mlp
+from training.hebbian.studies import top_components
 from training.seeding import policy_seed
 from wann_ros.formats import load_policy, save_policy
 
@@ -200,3 +201,14 @@ def test_bounded_command_on_a_short_run(tmp_path, policies):
     assert summary["bound=0.5"]["max_layer_norm"] <= 0.5 * np.sqrt(28 * 8) + 1e-9
     assert set(summary["none"]["score"]) == {"standard", "right_front", "left_front"}
     assert (tmp_path / "bounded.png").stat().st_size > 1000
+
+
+def test_top_components_match_a_full_svd():
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(300, 4)) * [10.0, 5.0, 2.0, 1.0]) @ rng.normal(size=(4, 50))
+    x += 0.01 * rng.normal(size=(300, 50))
+    directions, explained = top_components(x)
+    centred = x - x.mean(axis=0)
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    np.testing.assert_allclose(explained, (s**2 / np.sum(s**2))[:3], rtol=1e-6)
+    np.testing.assert_allclose(np.abs(np.sum(directions * vt[:3], axis=1)), 1.0, atol=1e-6)

@@ -292,6 +292,19 @@ _TITLES = {
 }
 
 
+def top_components(x: np.ndarray, k: int = 3, iters: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` leading principal directions of the centred rows of ``x`` and their explained-variance
+    ratios, by seeded randomised subspace iteration: a few passes over ``x`` instead of a full SVD (the
+    weight trajectories are thousands of rows by 12,288 weights)."""
+    centred = x - x.mean(axis=0)
+    q = np.random.default_rng(0).standard_normal((x.shape[1], k + 5))
+    for _ in range(iters):
+        q, _ = np.linalg.qr(centred.T @ (centred @ q))
+    _, s, vt = np.linalg.svd(centred @ q, full_matrices=False)
+    directions = vt[:k] @ q.T
+    return directions, s[:k] ** 2 / np.sum(centred**2)
+
+
 def pca_study(
     policy: Path,
     out: Path,
@@ -307,8 +320,7 @@ def pca_study(
     results = run_study(task, episodes, seed, backend, workers)
     stacked = np.concatenate([info["weights"] for _, _, info in results]).astype(np.float64)
     mean = stacked.mean(axis=0)
-    _, s, vt = np.linalg.svd(stacked - mean, full_matrices=False)
-    explained = (s**2 / np.sum(s**2))[:3]
+    vt, explained = top_components(stacked)
     rows, plt = [], _pyplot()
     fig = plt.figure(figsize=(5 * len(morphologies), 4.5))
     for m, morph in enumerate(morphologies):
