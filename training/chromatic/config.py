@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 #: how the edges of the network share weights (see docs/chromatic.md)
 STRUCTURES = ("learned", "random", "toeplitz", "masked", "dense")
+#: colouring controllers of the ``learned`` and ``masked`` structures (see docs/chromatic.md)
+CONTROLLERS = ("independent", "recurrent")
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,10 @@ class ChromaticConfig:
     sigma_decay: float = 1.0
     sigma_min: float = 0.0
     init_std: float = 0.1
-    # colouring controller (REINFORCE on independent per-edge categorical logits)
+    # colouring controller, trained by REINFORCE: independent per-edge categorical logits, or an
+    # autoregressive LSTM over the edges (ENAS-style; training/chromatic/recurrent.py)
+    controller: str = "independent"
+    controller_hidden: int = 32  # LSTM hidden size of the recurrent controller
     controller_lr: float = 0.5
     baseline_decay: float = 0.9  # moving-average baseline b <- d b + (1 - d) mean(R)
     entropy: float = 0.001  # entropy bonus coefficient
@@ -37,6 +42,10 @@ class ChromaticConfig:
     def __post_init__(self) -> None:
         if self.structure not in STRUCTURES:
             raise ValueError(f"structure must be one of {STRUCTURES}, got {self.structure!r}")
+        if self.controller not in CONTROLLERS:
+            raise ValueError(f"controller must be one of {CONTROLLERS}, got {self.controller!r}")
+        if self.controller_hidden < 1:
+            raise ValueError(f"controller_hidden must be >= 1, got {self.controller_hidden}")
         if self.generations < 1 or self.episodes < 1:
             raise ValueError("generations and episodes must be >= 1")
         if self.popsize < 2 or self.popsize % 2:

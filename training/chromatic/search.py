@@ -16,6 +16,7 @@ from training.algorithm import Search
 from training.builders import mlp_sizes, policy_spec_for
 from training.chromatic.config import ChromaticConfig
 from training.chromatic.controller import ColouringController, FixedColouring
+from training.chromatic.recurrent import RecurrentColouringController
 from training.chromatic.structures import Candidate, Layout, toeplitz_colours
 from training.evaluation import EvalResult
 from training.seeding import strategy_seed
@@ -25,13 +26,27 @@ from training.tasks import Task, make_task
 
 SWINGUP_BATCH = "training.chromatic.batch:evaluate_swingup"
 
+Colouring = ColouringController | RecurrentColouringController | FixedColouring
 
-def make_colouring(
-    config: ChromaticConfig, layout: Layout, rng: np.random.Generator
-) -> ColouringController | FixedColouring:
-    """The colouring distribution of ``config.structure`` (``rng`` draws the fixed random colouring)."""
+
+def make_colouring(config: ChromaticConfig, layout: Layout, rng: np.random.Generator) -> Colouring:
+    """The colouring distribution of ``config.structure`` and ``config.controller`` (``rng`` draws the
+    start colouring, the recurrent controller's initial weights, or the fixed random colouring)."""
     if config.structure in ("learned", "masked"):
         start = rng.integers(0, layout.choices, layout.n_edges)
+        if config.controller == "recurrent":
+            return RecurrentColouringController(
+                layout.n_edges,
+                layout.choices,
+                config.controller_hidden,
+                config.controller_lr,
+                config.baseline_decay,
+                config.entropy,
+                start if config.controller_init != 0 else None,  # no offset table: a pure LSTM
+                config.controller_init,
+                layers=[a * b for a, b in layout.shapes],
+                rng=rng,
+            )
         return ColouringController(
             layout.n_edges,
             layout.choices,
@@ -54,7 +69,7 @@ class ChromaticSearch(Search):
         config: ChromaticConfig,
         layout: Layout,
         strategy: OpenAIES,
-        colouring: ColouringController | FixedColouring,
+        colouring: Colouring,
         rng: np.random.Generator,
         task: Task,
     ) -> None:
