@@ -77,3 +77,17 @@ def test_console_script_runs(policy_file):
         [str(exe), "inspect", "/nonexistent.wrp"], capture_output=True, text=True, timeout=60
     )
     assert bad.returncode == 2 and "cannot read" in bad.stderr
+
+
+def test_rollout_records_frames_and_summarises_the_episode(tmp_path, capsys):
+    model = Path(__file__).resolve().parent.parent / "models" / "swingup_wann_tuned.wrp"
+    out = tmp_path / "swing.png"
+    argv = ["rollout", str(model), "--env", "wann_ros/CartPoleSwingUp-v0", "--out", str(out)]
+    assert main([*argv, "--steps", "40", "--every", "20"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["steps"] == 40 and 0 < summary["return"] < 40 and out.stat().st_size > 0
+    assert summary["fraction_upright"] == 0.0  # it starts hanging down: 40 steps are too few to swing up
+    assert main([*argv[:-1], str(tmp_path / "x.jpg")]) == 2
+    assert main(["rollout", str(model), "--env", "NoSuchEnv-v9", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("wann-ros rollout: error:") and ".jpg" in err[0] and "NoSuchEnv-v9" in err[1]

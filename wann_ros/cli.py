@@ -119,12 +119,41 @@ def _run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_rollout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("policy", help="policy file (any registered format)")
+    p.add_argument("--env", required=True, help="gymnasium env id, e.g. wann_ros/AntDamage-v0")
+    p.add_argument("--out", required=True, help="output .gif, .mp4 or .png (a strip of frames)")
+    p.add_argument("--steps", type=int, default=1000, help="most env steps")
+    p.add_argument("--every", type=int, default=10, help="keep every k-th frame")
+    p.add_argument("--seed", type=int, default=0, help="env and policy seed")
+    p.add_argument("--morphology", default=None, help="quadruped morphology (e.g. left_front)")
+
+
+def _run_rollout(args: argparse.Namespace) -> int:
+    from wann_ros.sim.render import rollout_main  # the sim extra (gymnasium, pybullet), only when used
+
+    try:
+        return rollout_main(args)
+    except ValueError as exc:
+        print(f"wann-ros rollout: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+
+
 #: name -> subcommand; add entries here (or from another module before ``main`` runs)
 COMMANDS: dict[str, Subcommand] = {
     "inspect": Subcommand("print a policy file's spec and network summary", _configure_inspect, _run_inspect),
+    "rollout": Subcommand(
+        "run a policy for one episode in a gymnasium env; write a GIF/MP4/PNG strip, print the return",
+        _configure_rollout,
+        _run_rollout,
+    ),
     **{
         name: Subcommand(module.CLI_HELP, module.configure_cli, module.run_cli)
-        for name, module in (("export-c", c_export), ("export-chroma", chroma), ("export-onnx", onnx_export))
+        for name, module in (
+            ("export-c", c_export),
+            ("export-chroma", chroma),
+            ("export-onnx", onnx_export),
+        )
     },
 }
 

@@ -3,6 +3,8 @@ drawings with matplotlib. Headless: quadruped frames come from pybullet's TinyRe
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,3 +111,53 @@ def plot_swingup_trajectory(
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     return path
+
+
+class _Tape:
+    """Wraps an env and keeps what a rollout summary needs: rewards and observations."""
+
+    def __init__(self, env) -> None:
+        self.env, self.rewards, self.observations = env, [], []
+
+    def __getattr__(self, name: str):
+        return getattr(self.env, name)
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.rewards, self.observations = [], [obs]
+        return obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.rewards.append(float(reward))
+        self.observations.append(obs)
+        return obs, reward, terminated, truncated, info
+
+
+def rollout_main(args: argparse.Namespace) -> int:
+    """``wann-ros rollout``: one episode recorded with :func:`record_rollout`, summary on stdout."""
+    import gymnasium
+
+    import wann_ros.sim  # noqa: F401  (registers the envs)
+    from wann_ros.formats import load_policy
+
+    if Path(args.out).suffix not in (".gif", ".mp4", ".png"):
+        raise ValueError(f"--out must end in .gif, .mp4 or .png, not {args.out!r}")
+    policy = load_policy(args.policy)
+    policy.reset(args.seed)
+    kwargs = {} if args.morphology is None else {"morphology": args.morphology}
+    try:
+        env = _Tape(gymnasium.make(args.env, render_mode="rgb_array", disable_env_checker=True, **kwargs))
+    except gymnasium.error.Error as exc:
+        raise ValueError(f"cannot make env {args.env!r}: {exc}") from None
+    try:
+        path = record_rollout(env, args.out, policy.act, args.steps, args.seed, args.every)
+    finally:
+        env.close()
+    summary = {"out": str(path), "steps": len(env.rewards), "return": sum(env.rewards)}
+    obs = np.asarray(env.observations)
+    if args.env.startswith("wann_ros/CartPoleSwingUp"):  # observation [x, x_dot, cos, sin, theta_dot]
+        summary["fraction_upright"] = float(np.mean(obs[:, 2] > 0.95))
+        summary["mean_abs_x"] = float(np.mean(np.abs(obs[:, 0])))
+    print(json.dumps(summary))
+    return 0
