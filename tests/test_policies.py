@@ -411,7 +411,9 @@ def test_make_policy_rebuilds_every_kind_from_its_network_dict(index):
 def test_all_finite_agrees_with_isfinite_even_when_the_sum_overflows():
     huge = np.array([1e308, 1e308])  # finite values whose sum overflows: the exact check decides
     assert all_finite(huge) and all_finite(np.zeros(0)) and all_finite(np.ones(3, np.float32))
+    assert all_finite(np.ones((20, 20))) and all_finite(np.full(100, 1e308))  # the numpy-sum path
     for bad in (np.nan, np.inf, -np.inf):
-        x = np.ones(8)
-        x[5] = bad
-        assert not all_finite(x) and not all_finite(np.append(huge, bad))
+        for x in (np.ones(8), np.ones((20, 20))):
+            x.flat[5] = bad
+            assert not all_finite(x)
+        assert not all_finite(np.append(huge, bad))

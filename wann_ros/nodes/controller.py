@@ -78,6 +78,7 @@ class ControllerNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_params)
         self.seen_joint_names: tuple[str, ...] = ()
         self.latest: dict[str, tuple[object, float]] = {}
+        self.cmd_msg = Float64MultiArray()
 
     # ---- helpers -------------------------------------------------------------------------------
     def _param(self, name: str):
@@ -142,7 +143,8 @@ class ControllerNode(LifecycleNode):
 
     def _tick(self) -> None:
         result = self.loop.step(self._now())
-        self.cmd_pub.publish(ros_msgs.array_msg(result.command))
+        self.cmd_msg.data = ros_msgs.doubles(result.command)  # one message object, refilled every tick
+        self.cmd_pub.publish(self.cmd_msg)
 
     def _publish_safe_now(self) -> None:
         """The safe command at once, not at the next tick (not in lock-step: one command per sim step)."""

@@ -38,7 +38,7 @@ def to_seconds(stamp: Time) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
-def _doubles(values: Sequence[float]) -> array.array:
+def doubles(values: Sequence[float]) -> array.array:
     """A typed array for a ``float64[]`` field: messages check a list element by element, not this."""
     return array.array("d", np.asarray(values, dtype=np.float64).tobytes())
 
@@ -49,10 +49,10 @@ def joint_state_msg(
     msg = JointState()
     msg.header.stamp = to_time(stamp)
     msg.name = list(names)
-    msg.position = _doubles(pos)
-    msg.velocity = _doubles(vel)
+    msg.position = doubles(pos)
+    msg.velocity = doubles(vel)
     if effort is not None:
-        msg.effort = _doubles(effort)
+        msg.effort = doubles(effort)
     return msg
 
 
@@ -110,7 +110,7 @@ def odom_arrays(msg: Odometry) -> tuple[np.ndarray, np.ndarray]:
 
 
 def array_msg(values: Sequence[float]) -> Float64MultiArray:
-    return Float64MultiArray(data=_doubles(values))
+    return Float64MultiArray(data=doubles(values))
 
 
 def diagnostic_array(

@@ -110,9 +110,9 @@ class SensorCache:
     def update_imu(self, quat_xyzw: Sequence[float], ang_vel: Sequence[float]) -> bool:
         q = np.asarray(quat_xyzw, dtype=np.float64)
         w = np.asarray(ang_vel, dtype=np.float64)
-        if q.shape != (4,) or w.shape != (3,) or not (np.all(np.isfinite(q)) and np.all(np.isfinite(w))):
+        if q.shape != (4,) or w.shape != (3,) or not (all_finite(q) and all_finite(w)):
             return self._reject("imu", "orientation/angular velocity not finite")
-        norm = float(np.linalg.norm(q))
+        norm = math.sqrt(float(q @ q))
         if not math.isclose(norm, 1.0, abs_tol=1e-3):
             return self._reject("imu", f"orientation quaternion has norm {norm:.4f}, not 1")
         self.base_quat, self.base_ang_vel = q, w  # not renormalised: the numbers stay the sensor's
@@ -121,14 +121,14 @@ class SensorCache:
     def update_odom(self, pos: Sequence[float], lin_vel: Sequence[float]) -> bool:
         p = np.asarray(pos, dtype=np.float64)
         v = np.asarray(lin_vel, dtype=np.float64)
-        if p.shape != (3,) or v.shape != (3,) or not (np.all(np.isfinite(p)) and np.all(np.isfinite(v))):
+        if p.shape != (3,) or v.shape != (3,) or not (all_finite(p) and all_finite(v)):
             return self._reject("odom", "position/velocity not finite")
         self.base_pos, self.base_lin_vel = p, v
         return self._accept("odom")
 
     def update_contacts(self, values: Sequence[float]) -> bool:
         c = np.asarray(values, dtype=np.float64)
-        if c.ndim != 1 or c.size == 0 or not np.all(np.isfinite(c)):
+        if c.ndim != 1 or c.size == 0 or not all_finite(c):
             return self._reject("contacts", "contact values empty or not finite")
         self.foot_contacts = c
         return self._accept("contacts")
