@@ -91,6 +91,41 @@ def idle_spin_us(spins: int = 2000) -> float:
     return cost
 
 
+def in_process_set_us(policy: Path, sets: int = 3000) -> float:
+    """Microseconds of the controller's own work per sensor set, without DDS: the four message
+    conversions and sensor checks, one ``ControlLoop.step`` (observation, policy, safety) and the
+    command message, as the node does them."""
+    from wann_ros.formats import load_policy
+    from wann_ros.nodes import ros_msgs
+    from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
+    from wann_ros.sim import robot_specs as rs
+
+    loop = ControlLoop(load_policy(policy), LoopConfig(soft_start=0.0), 0.01)
+    loop.activate()
+    quat, zeros = np.array([0.0, 0.0, 0.0, 1.0]), np.zeros(3)
+    js = ros_msgs.joint_state_msg(0.0, rs.ANT_JOINTS, 0.1 * np.arange(8), np.zeros(8))
+    imu = ros_msgs.imu_msg(0.0, "base_link", quat, zeros, zeros)
+    odom = ros_msgs.odom_msg(0.0, "world", "base", np.array([0, 0, 0.6]), quat, zeros, zeros)
+    contacts = ros_msgs.array_msg([1.0, 0.0, 1.0, 0.0])
+    sensors, watchdog, out = loop.sensors, loop.watchdog, ros_msgs.array_msg([])
+
+    def one_set(t: float) -> None:
+        sensors.update_joints(js.name, js.position, js.velocity)
+        sensors.update_imu(*ros_msgs.imu_arrays(imu))
+        sensors.update_odom(*ros_msgs.odom_arrays(odom))
+        sensors.update_contacts(contacts.data)
+        for name in ("joint_states", "imu", "odom", "contacts"):
+            watchdog.feed(name, t)
+        out.data = ros_msgs.doubles(loop.step(t).command)
+
+    for k in range(200):
+        one_set(0.01 * k)
+    start = time.perf_counter()
+    for k in range(sets):
+        one_set(2.0 + 0.01 * k)
+    return (time.perf_counter() - start) / sets * 1e6
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -258,6 +293,7 @@ def main() -> int:
     results = []
     try:
         print(f"idle spin_once of a plain rclpy node: {idle_spin_us():.0f} us", flush=True)
+        print(f"controller work per sensor set, in-process: {in_process_set_us(policy):.0f} us", flush=True)
         for rate in args.rates:
             runs: dict[str, list[dict]] = {"echo": [], "echo4": [], "controller": []}
             for _ in range(args.repeats):  # alternate the targets so a machine's mood hits all alike
