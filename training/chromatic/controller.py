@@ -25,7 +25,39 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-class ColouringController:
+class ReinforceController:
+    """What the colouring controllers share: colouring checks, REINFORCE advantages against the
+    moving-average baseline, and the baseline's update. Subclasses set the four attributes below."""
+
+    n_edges: int
+    n_choices: int
+    baseline_decay: float
+    baseline: float | None
+
+    def advantages(self, rewards: np.ndarray, n: int) -> np.ndarray:
+        """``A_k = (R_k - b) / std(R)`` with the current baseline (the batch mean before the first update)."""
+        r = np.asarray(rewards, dtype=np.float64)
+        if r.shape != (n,) or not np.all(np.isfinite(r)):
+            raise ValueError(f"controller: need {n} finite rewards, got {r!r}")
+        baseline = r.mean() if self.baseline is None else self.baseline
+        scale = r.std() if r.std() > 0 else 1.0
+        return (r - baseline) / scale
+
+    def _update_baseline(self, rewards: np.ndarray) -> None:
+        mean = float(np.mean(rewards))
+        d = self.baseline_decay
+        self.baseline = mean if self.baseline is None else d * self.baseline + (1 - d) * mean
+
+    def _check(self, colours: np.ndarray) -> np.ndarray:
+        c = np.asarray(colours)
+        if c.ndim != 2 or c.shape[1] != self.n_edges or not np.issubdtype(c.dtype, np.integer):
+            raise ValueError(f"colourings must be integers of shape (n, {self.n_edges}), got {c.shape}")
+        if c.size and (c.min() < 0 or c.max() >= self.n_choices):
+            raise ValueError(f"colours must lie in 0..{self.n_choices - 1}")
+        return c.astype(np.int64, copy=False)
+
+
+class ColouringController(ReinforceController):
     """Independent per-edge categorical distribution over ``n_choices`` colours, trained by REINFORCE."""
 
     def __init__(
@@ -77,12 +109,7 @@ class ColouringController:
     def gradient(self, colours: np.ndarray, rewards: np.ndarray) -> np.ndarray:
         """Ascent direction on the logits (module docstring); does not change the controller."""
         c = self._check(colours)
-        r = np.asarray(rewards, dtype=np.float64)
-        if r.shape != (c.shape[0],) or not np.all(np.isfinite(r)):
-            raise ValueError(f"controller: need {c.shape[0]} finite rewards, got {r!r}")
-        baseline = r.mean() if self.baseline is None else self.baseline
-        scale = r.std() if r.std() > 0 else 1.0
-        adv = (r - baseline) / scale
+        adv = self.advantages(rewards, c.shape[0])
         p = self.probs
         counts = np.zeros_like(p)
         np.add.at(
@@ -90,7 +117,7 @@ class ColouringController:
             (np.broadcast_to(np.arange(self.n_edges), c.shape), c),
             np.broadcast_to(adv[:, None], c.shape),
         )
-        grad = counts / len(r) - adv.mean() * p
+        grad = counts / len(adv) - adv.mean() * p
         log_p = np.log(np.clip(p, 1e-300, None))
         h = -(p * log_p).sum(axis=1, keepdims=True)
         return grad + self.entropy_coef * (-p * (log_p + h))
@@ -99,17 +126,7 @@ class ColouringController:
         """One REINFORCE step on the logits, then the baseline update."""
         grad = self.gradient(colours, rewards)
         self.logits += self.optimizer.step(grad.ravel()).reshape(self.logits.shape)
-        mean = float(np.mean(rewards))
-        d = self.baseline_decay
-        self.baseline = mean if self.baseline is None else d * self.baseline + (1 - d) * mean
-
-    def _check(self, colours: np.ndarray) -> np.ndarray:
-        c = np.asarray(colours)
-        if c.ndim != 2 or c.shape[1] != self.n_edges or not np.issubdtype(c.dtype, np.integer):
-            raise ValueError(f"colourings must be integers of shape (n, {self.n_edges}), got {c.shape}")
-        if c.size and (c.min() < 0 or c.max() >= self.n_choices):
-            raise ValueError(f"colours must lie in 0..{self.n_choices - 1}")
-        return c
+        self._update_baseline(rewards)
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from training.chromatic.controller import ReinforceController
 from training.strategies.optimizers import Adam
 
 
@@ -50,7 +51,7 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-class RecurrentColouringController:
+class RecurrentColouringController(ReinforceController):
     """LSTM over the edges emitting one of ``n_choices`` colours per edge, trained by REINFORCE."""
 
     def __init__(
@@ -193,15 +194,6 @@ class RecurrentColouringController:
         colouring."""
         return self._forward(1)[0][0]
 
-    def advantages(self, rewards: np.ndarray, n: int) -> np.ndarray:
-        """``A_k = (R_k - b) / std(R)`` with the current baseline (the batch mean before the first update)."""
-        r = np.asarray(rewards, dtype=np.float64)
-        if r.shape != (n,) or not np.all(np.isfinite(r)):
-            raise ValueError(f"controller: need {n} finite rewards, got {r!r}")
-        baseline = r.mean() if self.baseline is None else self.baseline
-        scale = r.std() if r.std() > 0 else 1.0
-        return (r - baseline) / scale
-
     def gradient(self, colours: np.ndarray, rewards: np.ndarray) -> np.ndarray:
         """Ascent direction on the flat parameters (module docstring); does not change the controller."""
         c = self._check(colours)
@@ -251,17 +243,7 @@ class RecurrentColouringController:
         """One REINFORCE step (Adam on all parameters), then the baseline update."""
         grad = self.gradient(colours, rewards)
         self.theta += self.optimizer.step(grad)
-        mean = float(np.mean(rewards))
-        d = self.baseline_decay
-        self.baseline = mean if self.baseline is None else d * self.baseline + (1 - d) * mean
-
-    def _check(self, colours: np.ndarray) -> np.ndarray:
-        c = np.asarray(colours)
-        if c.ndim != 2 or c.shape[1] != self.n_edges or not np.issubdtype(c.dtype, np.integer):
-            raise ValueError(f"colourings must be integers of shape (n, {self.n_edges}), got {c.shape}")
-        if c.size and (c.min() < 0 or c.max() >= self.n_choices):
-            raise ValueError(f"colours must lie in 0..{self.n_choices - 1}")
-        return c.astype(np.int64, copy=False)
+        self._update_baseline(rewards)
 
     # -- state -----------------------------------------------------------------------------------------
 
