@@ -92,20 +92,7 @@ def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
             x0, config.popsize, sigma=config.sigma, seed=int(strategy_seq.generate_state(1)[0])
         )
     else:
-        strategy = OpenAIES(
-            x0,
-            config.popsize,
-            sigma=config.sigma,
-            lr=config.lr,
-            optimizer=config.optimizer,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-            sigma_decay=config.sigma_decay,
-            sigma_min=config.sigma_min,
-            lr_decay=config.lr_decay,
-            lr_min=config.lr_min,
-            seed=strategy_seq,
-        )
+        strategy = OpenAIES.from_config(x0, config, strategy_seq)
     return ESSearch(config, strategy, task=task, episodes=config.episodes, generations=config.generations)
 
 

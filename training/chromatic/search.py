@@ -163,16 +163,6 @@ def make_search(config: ChromaticConfig, task_name: str, seed: int) -> Chromatic
     layout = Layout.create(sizes, config.structure, config.colors)
     init_seq, es_seq, colour_seq, draw_seq = strategy_seed(seed).spawn(4)
     x0 = np.random.default_rng(init_seq).normal(0.0, config.init_std, layout.dim)
-    strategy = OpenAIES(
-        x0,
-        config.popsize,
-        sigma=config.sigma,
-        lr=config.lr,
-        optimizer=config.optimizer,
-        weight_decay=config.weight_decay,
-        sigma_decay=config.sigma_decay,
-        sigma_min=config.sigma_min,
-        seed=es_seq,
-    )
+    strategy = OpenAIES.from_config(x0, config, es_seq)
     colouring = make_colouring(config, layout, np.random.default_rng(draw_seq))
     return ChromaticSearch(config, layout, strategy, colouring, np.random.default_rng(colour_seq), task)

@@ -99,20 +99,7 @@ def make_search(config: HebbianConfig, task_name: str, seed: int) -> HebbianSear
     )
     sizes = network_sizes(task, config.hidden)
     init_seq, strategy_seq = strategy_seed(seed).spawn(2)
-    strategy = OpenAIES(
-        initial_coefficients(config, sizes, init_seq),
-        config.popsize,
-        sigma=config.sigma,
-        lr=config.lr,
-        optimizer=config.optimizer,
-        momentum=config.momentum,
-        weight_decay=config.weight_decay,
-        sigma_decay=config.sigma_decay,
-        sigma_min=config.sigma_min,
-        lr_decay=config.lr_decay,
-        lr_min=config.lr_min,
-        seed=strategy_seq,
-    )
+    strategy = OpenAIES.from_config(initial_coefficients(config, sizes, init_seq), config, strategy_seq)
     return HebbianSearch(
         config, strategy, task=task, episodes=config.episodes, generations=config.generations
     )

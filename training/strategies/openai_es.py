@@ -26,6 +26,16 @@ class OpenAIES:
     The returned candidate array is read-only and is overwritten by the next ``ask``.
     """
 
+    #: the settings ``from_config`` reads from an algorithm's config when it has them
+    CONFIG_KEYS = ("sigma", "lr", "optimizer", "momentum", "weight_decay", "sigma_decay", "sigma_min")
+    CONFIG_KEYS += ("lr_decay", "lr_min")
+
+    @classmethod
+    def from_config(cls, x0: np.ndarray, config: Any, seed: int | np.random.SeedSequence) -> OpenAIES:
+        """An OpenAI-ES with ``config.popsize`` and whichever of :attr:`CONFIG_KEYS` the config has."""
+        settings = {k: getattr(config, k) for k in cls.CONFIG_KEYS if hasattr(config, k)}
+        return cls(x0, config.popsize, seed=seed, **settings)
+
     def __init__(
         self,
         x0: np.ndarray,
