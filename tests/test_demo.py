@@ -1,0 +1,30 @@
+"""The README's main command, short: ``python -m wann_ros.demo`` brings up the simulator and controller
+nodes as processes over DDS, damages the left front leg mid-run, and writes the summary and the plot."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.ros_helpers import isolate_ros_domain
+
+pytestmark = pytest.mark.ros
+isolate_ros_domain()
+
+
+def test_demo_walks_is_damaged_and_writes_summary_and_plot(tmp_path):
+    out = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "wann_ros.demo", "--duration", "6", "--damage-time", "3", "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["policy"].endswith("models/ant_hebbian.wrp")
+    assert "PLACEHOLDER" not in summary["policy_note"]
+    assert summary["sim_time_s"] >= 6.0 and summary["damage"] == "left_front"
+    assert summary["distance_m"] > 0.1  # the shipped policy walks forward from the first seconds
+    assert summary["weight_norm_end"] > summary["weight_norm_start"] > 0  # Hebbian weights adapt online
+    assert (out / "demo.png").stat().st_size > 10_000
+    assert "[left front leg damaged]" in done.stdout
+    assert re.search(r"stopped all nodes: exit codes \{\d+: 0, \d+: 0\}", done.stdout)
