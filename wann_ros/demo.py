@@ -27,7 +27,11 @@ PLACEHOLDER_LAYERS = (28, 32, 16, 8)
 
 
 def find_policy(models: Path) -> tuple[Path | None, str]:
-    """The shipped Hebbian Ant policy, else the best Ant policy in ``models/`` (highest provenance score)."""
+    """``models/ant_hebbian.wrp`` (the shipped Hebbian Ant policy, also the launch file's default), else
+    the best Ant policy in ``models/``: Hebbian first, then the highest provenance score."""
+    shipped = models / "ant_hebbian.wrp"
+    if shipped.is_file():
+        return shipped, "the shipped Hebbian policy"
     candidates = []
     for path in sorted(p for p in models.glob("*") if p.is_file()):
         try:
