@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import gymnasium
 import numpy as np
 
 from wann_ros.sim.swingup import SwingUpParams
@@ -113,14 +114,13 @@ def plot_swingup_trajectory(
     return path
 
 
-class _Tape:
-    """Wraps an env and keeps what a rollout summary needs: rewards and observations."""
+class _Tape(gymnasium.Wrapper):
+    """Keeps what a rollout summary needs: the episode's rewards and observations."""
 
-    def __init__(self, env) -> None:
-        self.env, self.rewards, self.observations = env, [], []
-
-    def __getattr__(self, name: str):
-        return getattr(self.env, name)
+    def __init__(self, env: gymnasium.Env) -> None:
+        super().__init__(env)
+        self.rewards: list[float] = []
+        self.observations: list[np.ndarray] = []
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
@@ -136,8 +136,6 @@ class _Tape:
 
 def rollout_main(args: argparse.Namespace) -> int:
     """``wann-ros rollout``: one episode recorded with :func:`record_rollout`, summary on stdout."""
-    import gymnasium
-
     import wann_ros.sim  # noqa: F401  (registers the envs)
     from wann_ros.formats import load_policy
 

@@ -101,7 +101,6 @@ class QuadrupedWorld:
         self.sim_time = 0.0
         self._n = len(self.joint_names)
         self._effort = np.asarray(robot.max_effort, dtype=np.float64)
-        self._neg_effort = -self._effort
         self._kp, self._kd = np.asarray(robot.kp, dtype=np.float64), np.asarray(robot.kd, dtype=np.float64)
         self._strength = np.ones(self._n)
         self._knob_strength = np.ones(self._n)
@@ -336,7 +335,7 @@ class QuadrupedWorld:
         cfg, c, body = self.config, self._c, self._body
         push = self._push_force()
         if cfg.control == "torque":
-            torque = np.minimum(np.maximum(cmd, self._neg_effort), self._effort) * self._gain
+            torque = np.minimum(np.maximum(cmd, -self._effort), self._effort) * self._gain
             self._apply_torques(torque)
             if push is not None:
                 pb.applyExternalForce(body, -1, push, (0, 0, 0), pb.LINK_FRAME, **c)
@@ -348,8 +347,7 @@ class QuadrupedWorld:
                 q = np.array([s[0] for s in states])
                 qd = np.array([s[1] for s in states])
                 torque = (
-                    np.minimum(np.maximum(kp * (cmd - q) - kd * qd, self._neg_effort), self._effort)
-                    * self._gain
+                    np.minimum(np.maximum(kp * (cmd - q) - kd * qd, -self._effort), self._effort) * self._gain
                 )
                 self._apply_torques(torque)
                 if push is not None:
