@@ -114,10 +114,13 @@ def run_episode(policy: Any, env: Any, seed: int, die_marker: str | None = None)
     """The generic runner, plus the optional fault injection described in the module docstring."""
     from training.episodes import run_episode as generic
 
-    if die_marker is not None and not os.path.exists(die_marker):
-        with open(die_marker, "w"):
+    if die_marker is not None:
+        try:  # created atomically: of two workers that start at once, only one dies
+            os.close(os.open(die_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
             pass
-        os._exit(3)
+        else:
+            os._exit(3)
     return generic(policy, env, seed)
 
 
