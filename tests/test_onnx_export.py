@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -30,10 +31,13 @@ def robot_spec(kind: str, n_obs: int, n_act: int, rng: np.random.Generator):
     spec.observation.mean = rng.normal(size=n_obs)
     spec.observation.std = rng.uniform(0.5, 2.0, size=n_obs)
     spec.observation.clip = 4.0
-    spec.action.scale = rng.uniform(0.2, 1.0, size=n_act)
-    spec.action.offset = rng.uniform(-0.1, 0.1, size=n_act)
-    spec.action.lower = np.full(n_act, -0.6)
-    spec.action.upper = np.full(n_act, 0.5)
+    spec.action = dataclasses.replace(
+        spec.action,
+        scale=rng.uniform(0.2, 1.0, size=n_act),
+        offset=rng.uniform(-0.1, 0.1, size=n_act),
+        lower=np.full(n_act, -0.6),
+        upper=np.full(n_act, 0.5),
+    )
     return spec
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ from wann_ros.policies import (
 )
 from wann_ros.policies.activations import ACTIVATION_NAMES, activation_id, apply_activation
 from wann_ros.policies.hebbian import hebbian_param_count
-from wann_ros.policies.spec import ObservationSpec, all_finite
+from wann_ros.policies.spec import ActionSpec, ObservationSpec, all_finite
 from wann_ros.policies.static import static_param_count
 
 REFERENCE_FORMULAS = {  # the reference applyAct, written out per element
@@ -417,3 +418,36 @@ def test_all_finite_agrees_with_isfinite_even_when_the_sum_overflows():
             x.flat[5] = bad
             assert not all_finite(x)
         assert not all_finite(np.append(huge, bad))
+
+
+def test_to_command_clamps_maps_nan_to_offset_and_handles_batches():
+    spec = ActionSpec(
+        ("a", "b", "c"), "position", [2.0, 1.0, 0.5], [0.1, 0.0, -0.2], [-1.0, -0.5, -1.0], [1.0, 0.5, 0.0]
+    )
+    actions = np.array([[0.2, np.nan, np.inf], [-np.inf, 0.9, -0.4], [3.0, -3.0, 1.0]])
+    expected = np.minimum(
+        np.maximum(spec.offset + spec.scale * np.clip(np.nan_to_num(actions, nan=0.0), -1, 1), spec.lower),
+        spec.upper,
+    )
+    np.testing.assert_array_equal(spec.to_command(actions), expected)  # the batch
+    for row, want in zip(actions, expected, strict=True):
+        np.testing.assert_array_equal(spec.to_command(row), want)  # one action at a time
+        np.testing.assert_array_equal(
+            spec.to_command(row.astype(np.float32)),
+            spec.to_command(row.astype(np.float32).astype(np.float64)),
+        )
+    with pytest.raises(PolicySpecError, match="3 joints"):
+        spec.to_command(np.zeros(4))
+
+
+def test_action_spec_is_a_value_that_cannot_be_changed_in_place():
+    scale = np.ones(2)
+    spec = ActionSpec(("a", "b"), "effort", scale, np.zeros(2), -np.ones(2), np.ones(2))
+    scale[0] = 5.0  # the caller's array is not the spec's
+    assert spec.to_command(np.ones(2))[0] == 1.0
+    with pytest.raises(ValueError):
+        spec.scale[0] = 2.0
+    with pytest.raises(AttributeError):
+        spec.scale = np.zeros(2)
+    changed = dataclasses.replace(spec, scale=[0.5, 0.5])
+    np.testing.assert_array_equal(changed.to_command(np.ones(2)), [0.5, 0.5])

@@ -14,6 +14,7 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,9 +148,11 @@ class ObservationSpec:
         return ObservationSpec(terms, d.get("mean"), d.get("std"), None if clip is None else float(clip))
 
 
-@dataclass
+@dataclass(frozen=True)
 class ActionSpec:
-    """Joint names in command order, how the network action maps to commands, and the joint limits."""
+    """Joint names in command order, how the network action maps to commands, and the joint limits.
+
+    A value: frozen, with read-only arrays (``dataclasses.replace`` makes a changed copy)."""
 
     joint_names: tuple[str, ...]
     mode: str
@@ -159,34 +162,54 @@ class ActionSpec:
     upper: np.ndarray
 
     def __post_init__(self) -> None:
-        self.joint_names = tuple(self.joint_names)
-        n = len(self.joint_names)
+        names = tuple(self.joint_names)
+        n = len(names)
         if n == 0 or n > MAX_DIM:
             raise PolicySpecError("action spec needs at least one joint name")
-        if not all(isinstance(j, str) and j for j in self.joint_names):
+        if not all(isinstance(j, str) and j for j in names):
             raise PolicySpecError("joint names must be non-empty strings")
-        if len(set(self.joint_names)) != n:
+        if len(set(names)) != n:
             raise PolicySpecError("joint names must be unique")
         if self.mode not in ACTION_MODES:
             raise PolicySpecError(f"action mode must be one of {ACTION_MODES}, got {self.mode!r}")
-        self.scale = _vector(self.scale, n, "action scale")
-        self.offset = _vector(self.offset, n, "action offset")
-        self.lower = _vector(self.lower, n, "action lower limit")
-        self.upper = _vector(self.upper, n, "action upper limit")
+        object.__setattr__(self, "joint_names", names)
+        for name, what in (
+            ("scale", "scale"),
+            ("offset", "offset"),
+            ("lower", "lower limit"),
+            ("upper", "upper limit"),
+        ):
+            values = _vector(getattr(self, name), n, f"action {what}").copy()  # ours: the caller keeps theirs
+            values.flags.writeable = False
+            object.__setattr__(self, name, values)
         if np.any(self.lower > self.upper):
             raise PolicySpecError("action lower limit exceeds upper limit")
+        rows = zip(
+            self.offset.tolist(), self.scale.tolist(), self.lower.tolist(), self.upper.tolist(), strict=True
+        )
+        object.__setattr__(self, "_rows", list(rows))
 
     @property
     def size(self) -> int:
         return len(self.joint_names)
 
     def to_command(self, action: np.ndarray) -> np.ndarray:
-        """Network action -> joint command, clamped to the limits; NaN actions become the offset."""
-        a = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0)  # ±inf -> ±1
-        if not all_finite(a):  # after the clamp only NaN can be left
-            a = np.nan_to_num(a, nan=0.0)
-        # minimum/maximum rather than np.clip: the same result at a fraction of the cost per control step
-        return np.minimum(np.maximum(self.offset + self.scale * a, self.lower), self.upper)
+        """Network action(s) ``(..., n_joints)`` -> joint commands, clamped to the limits; NaN actions
+        become the offset.
+
+        Scalar arithmetic with conditional expressions: for the few joints of a robot this is half the
+        cost of the numpy ufuncs (and a sixth of builtin min/max), and it runs every control step."""
+        a = np.asarray(action, dtype=np.float64)
+        if a.shape[-1:] != (len(self._rows),):
+            raise PolicySpecError(
+                f"action shape {a.shape} does not end in the spec's {len(self._rows)} joints"
+            )
+        out = []
+        for x, (offset, scale, lower, upper) in zip(a.ravel().tolist(), itertools.cycle(self._rows)):
+            x = 0.0 if x != x else (1.0 if x > 1.0 else -1.0 if x < -1.0 else x)  # NaN -> 0, ±inf -> ±1
+            c = offset + scale * x
+            out.append(lower if c < lower else upper if c > upper else c)
+        return np.array(out).reshape(a.shape)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -99,48 +99,54 @@ def quat_to_rpy(q) -> tuple[float, float, float]:
 
 @dataclass(frozen=True)
 class TermDef:
-    """A registered observation term: which state fields it reads, its params, its size, its math."""
+    """A registered observation term: which state fields it reads, its params, its size, its math.
+
+    ``compute(state, params, size)`` returns the term's values as a list of Python floats: the vectors
+    are a few dozen numbers, where float arithmetic costs less than a numpy call per operation."""
 
     inputs: frozenset[str]
     params: tuple[str, ...]
     size: Callable[[dict[str, Any]], int | None]
-    compute: Callable[[RobotState, dict[str, Any], int], np.ndarray]
+    compute: Callable[[RobotState, dict[str, Any], int], list[float]]
     doc: str
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # params -> what compute reads
 
 
-def _field(state: RobotState, name: str, term: str) -> np.ndarray:
+def _floats(state: RobotState, name: str, term: str) -> list:
+    """``state.<name>`` as Python floats (nested lists for a 2-D field)."""
     value = getattr(state, name)
     if value is None:
         raise PolicySpecError(f"observation term {term!r} needs RobotState.{name}, which is None")
-    return np.asarray(value, dtype=np.float64)
+    return np.asarray(value, dtype=np.float64).tolist()
 
 
-_JOINT_INDEX_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], np.ndarray] = {}
+_JOINT_INDEX_CACHE: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[int, ...]] = {}
 
 
-def _joint_index(state: RobotState, params: dict[str, Any], term: str) -> np.ndarray | slice:
-    """Indices into the state's joint arrays for the term's ``joints`` param (all joints if absent)."""
+def _joint_index(state: RobotState, params: dict[str, Any], term: str) -> tuple[int, ...] | None:
+    """Indices into the state's joint arrays for the term's ``joints`` param; None: all, in order."""
     wanted = params.get("joints")
     if wanted is None:
-        return slice(None)
+        return None
     key = (tuple(state.joint_names), tuple(wanted))
     if key[0] == key[1]:
-        return slice(None)
+        return None
     idx = _JOINT_INDEX_CACHE.get(key)
     if idx is None:
         where = {name: i for i, name in enumerate(state.joint_names)}
         missing = [j for j in wanted if j not in where]
         if missing:
             raise PolicySpecError(f"observation term {term!r}: the robot has no joint(s) {missing}")
-        idx = np.array([where[j] for j in wanted], dtype=np.intp)
+        idx = tuple(where[j] for j in wanted)
         if len(_JOINT_INDEX_CACHE) < 256:
             _JOINT_INDEX_CACHE[key] = idx
     return idx
 
 
-def _joints(state: RobotState, field: str, params: dict[str, Any], term: str) -> np.ndarray:
-    return _field(state, field, term)[_joint_index(state, params, term)]
+def _joints(state: RobotState, field: str, params: dict[str, Any], term: str) -> list[float]:
+    values = _floats(state, field, term)
+    idx = _joint_index(state, params, term)
+    return values if idx is None else [values[i] for i in idx]
 
 
 def _n_joints(params: dict[str, Any]) -> int | None:
@@ -148,94 +154,112 @@ def _n_joints(params: dict[str, Any]) -> int | None:
     return None if joints is None else len(joints)
 
 
-def _walker_body(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
-    px, py, pz = _field(state, "base_pos", "walker_body").tolist()
-    vx, vy, vz = _field(state, "base_lin_vel", "walker_body").tolist()
-    x, y = (px, py) if state.centroid_xy is None else np.asarray(state.centroid_xy, dtype=np.float64).tolist()
-    roll, pitch, yaw = quat_to_rpy(_field(state, "base_quat", "walker_body").tolist())
+def _per_joint(values: Any, n: int, what: str, term: str) -> list[float]:
+    """A scalar or per-joint param as ``n`` floats."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        return [float(arr)] * n
+    if arr.shape != (n,):
+        raise PolicySpecError(f"observation term {term!r}: {n} joints but {arr.size} {what}")
+    return arr.tolist()
+
+
+def _walker_body(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
+    px, py, pz = _floats(state, "base_pos", "walker_body")
+    vx, vy, vz = _floats(state, "base_lin_vel", "walker_body")
+    x, y = (px, py) if state.centroid_xy is None else _floats(state, "centroid_xy", "walker_body")
+    roll, pitch, yaw = quat_to_rpy(_floats(state, "base_quat", "walker_body"))
     tx, ty = p["target_xy"]
     angle_to_target = math.atan2(ty - y, tx - x) - yaw
     c, s = math.cos(yaw), math.sin(yaw)
-    k = p.get("vel_scale", 0.3)
-    return np.array(
-        [
-            pz - p["initial_z"],
-            math.sin(angle_to_target),
-            math.cos(angle_to_target),
-            k * (c * vx + s * vy),
-            k * (-s * vx + c * vy),
-            k * vz,
-            roll,
-            pitch,
-        ]
-    )
+    k = p["vel_scale"]
+    return [
+        pz - p["initial_z"],
+        math.sin(angle_to_target),
+        math.cos(angle_to_target),
+        k * (c * vx + s * vy),
+        k * (-s * vx + c * vy),
+        k * vz,
+        roll,
+        pitch,
+    ]
+
+
+def _prepare_walker(p: dict[str, Any]) -> dict[str, Any]:
+    return {**p, "vel_scale": float(p.get("vel_scale", 0.3))}
 
 
 def _prepare_limits(p: dict[str, Any]) -> dict[str, Any]:
     lower, upper = np.asarray(p["lower"], dtype=np.float64), np.asarray(p["upper"], dtype=np.float64)
-    return {**p, "_mid": 0.5 * (lower + upper), "_span": upper - lower}
+    mid, span = 0.5 * (lower + upper), upper - lower
+    return {
+        **p,
+        "_mid_span": list(zip(mid.tolist(), span.tolist(), strict=True)),
+        "_vel_scale": p.get("vel_scale", 0.1),
+    }
 
 
-def _joint_pos_vel_interleaved(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+def _joint_pos_vel_interleaved(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
     pos = _joints(state, "joint_pos", p, "joint_pos_vel_interleaved")
     vel = _joints(state, "joint_vel", p, "joint_pos_vel_interleaved")
-    mid = p["_mid"]
-    if mid.shape != pos.shape:
+    mid_span, k = p["_mid_span"], p["_vel_scale"]
+    if len(mid_span) != len(pos):
         raise PolicySpecError(
-            f"observation term 'joint_pos_vel_interleaved': {pos.size} joints but {mid.size} limits"
+            f"observation term 'joint_pos_vel_interleaved': {len(pos)} joints but {len(mid_span)} limits"
         )
-    out = np.empty(2 * pos.size)
-    out[0::2] = 2.0 * (pos - mid) / p["_span"]
-    out[1::2] = p.get("vel_scale", 0.1) * vel
+    out = []
+    for q, v, (mid, span) in zip(pos, vel, mid_span, strict=True):
+        out += (2.0 * (q - mid) / span, k * v)
     return out
 
 
-def _joint_pos(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+def _joint_pos(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
     pos = _joints(state, "joint_pos", p, "joint_pos")
-    offset = np.asarray(p.get("offset", 0.0), dtype=np.float64)
-    if offset.ndim and offset.shape != pos.shape:
-        raise PolicySpecError(f"observation term 'joint_pos': {pos.size} joints but {offset.size} offsets")
-    return (pos - offset) * p.get("scale", 1.0)
+    offset = _per_joint(p.get("offset", 0.0), len(pos), "offsets", "joint_pos")
+    scale = p.get("scale", 1.0)
+    return [(q - o) * scale for q, o in zip(pos, offset, strict=True)]
 
 
-def _joint_vel(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
-    return _joints(state, "joint_vel", p, "joint_vel") * p.get("scale", 1.0)
+def _joint_vel(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
+    scale = p.get("scale", 1.0)
+    return [v * scale for v in _joints(state, "joint_vel", p, "joint_vel")]
 
 
-def _gravity_body(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+def _gravity_body(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
     """World gravity direction (0, 0, -1) seen in the base frame: what an IMU's accelerometer knows."""
-    return -quat_to_matrix(_field(state, "base_quat", "gravity_body"))[2, :]
+    return (-quat_to_matrix(_floats(state, "base_quat", "gravity_body"))[2, :]).tolist()
 
 
-def _roll_pitch(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
-    roll, pitch, _yaw = quat_to_rpy(_field(state, "base_quat", "roll_pitch"))
-    return np.array([roll, pitch])
+def _roll_pitch(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
+    roll, pitch, _yaw = quat_to_rpy(_floats(state, "base_quat", "roll_pitch"))
+    return [roll, pitch]
 
 
-def _base_ang_vel(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
-    return _field(state, "base_ang_vel", "base_ang_vel") * p.get("scale", 1.0)
+def _base_ang_vel(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
+    scale = p.get("scale", 1.0)
+    return [w * scale for w in _floats(state, "base_ang_vel", "base_ang_vel")]
 
 
-def _foot_contacts(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
-    return _field(state, "foot_contacts", "foot_contacts")
+def _foot_contacts(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
+    return _floats(state, "foot_contacts", "foot_contacts")
 
 
-def _prev_action(state: RobotState, p: dict[str, Any], size: int) -> np.ndarray:
+def _prev_action(state: RobotState, p: dict[str, Any], size: int) -> list[float]:
     if state.prev_action is None:  # the first step of an episode: no action yet
-        return np.zeros(size)
-    return np.asarray(state.prev_action, dtype=np.float64)
+        return [0.0] * size
+    return np.asarray(state.prev_action, dtype=np.float64).ravel().tolist()
 
 
-def _swingup_state(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
+def _swingup_state(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
     pos = _joints(state, "joint_pos", p, "swingup_state")
     vel = _joints(state, "joint_vel", p, "swingup_state")
-    if pos.size != 2:
+    if len(pos) != 2:
         raise PolicySpecError("observation term 'swingup_state' needs exactly two joints (cart, pole)")
-    return swingup_observation(np.array([pos[0], vel[0], pos[1], vel[1]]))
+    return swingup_observation(np.array([pos[0], vel[0], pos[1], vel[1]])).tolist()
 
 
-def _raw(state: RobotState, p: dict[str, Any], _: int) -> np.ndarray:
-    return _field(state, "raw_obs", "raw").ravel()
+def _raw(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
+    return np.ravel(_floats(state, "raw_obs", "raw")).tolist()
 
 
 TERMS: dict[str, TermDef] = {
@@ -246,6 +270,7 @@ TERMS: dict[str, TermDef] = {
         _walker_body,
         "pybullet_envs walker 'more' block: z - initial_z, sin/cos of the angle to the target, "
         "vel_scale (0.3) * base velocity rotated by -yaw, roll, pitch",
+        _prepare_walker,
     ),
     "joint_pos_vel_interleaved": TermDef(
         frozenset({"joint_pos", "joint_vel"}),
@@ -332,20 +357,24 @@ def compile_observation(spec: ObservationSpec) -> Callable[[RobotState], np.ndar
         clip = term.params.get("clip")
         if clip is not None:
             lo[start : start + term.size], hi[start : start + term.size] = -float(clip), float(clip)
-        plan.append((term.name, d.compute, params, term.size, slice(start, start + term.size)))
+        plan.append((term.name, d.compute, params, term.size))
         start += term.size
     clipped = bool(np.any(np.isfinite(lo)))
 
     def build(state: RobotState) -> np.ndarray:
-        out = np.empty(start)
-        for name, compute, params, size, where in plan:
+        values: list[float] = []
+        for name, compute, params, size in plan:
             value = compute(state, params, size)
-            if value.size != size:
+            if len(value) != size:
                 raise PolicySpecError(
-                    f"observation term {name!r} produced {value.size} values but the spec says {size}"
+                    f"observation term {name!r} produced {len(value)} values but the spec says {size}"
                 )
-            out[where] = value.ravel()
-        return np.minimum(np.maximum(out, lo), hi) if clipped else out
+            values += value
+        out = np.array(values)
+        if clipped:  # in place; NaN stays NaN for the callers' finiteness checks
+            np.maximum(out, lo, out=out)
+            np.minimum(out, hi, out=out)
+        return out
 
     return build
 
