@@ -126,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sigma=args.finetune_sigma,
             lr=args.finetune_lr,
             seed=args.seed,
+            progress=True,
         )
         tuned = finetune.weights
         print(f"fine-tuned {tuned.size} weights for {args.finetune_generations} generations")

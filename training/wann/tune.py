@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from training.seeding import EVAL_STREAM, episode_seed
 from training.strategies import OpenAIES
@@ -65,16 +66,19 @@ def finetune_edges(
     sigma: float = 0.1,
     lr: float = 0.02,
     seed: int = 0,
+    progress: bool = False,
 ) -> FinetuneResult:
     """Tune one weight per enabled connection with OpenAI-ES, starting from ``shared_weight`` everywhere.
 
     Each generation evaluates the candidates and the current mean on the same ``episodes`` start states.
+    ``progress`` shows a tqdm bar (stderr) with the mean's return.
     """
     if g.n_connections == 0:
         raise ValueError("fine-tuning needs at least one enabled connection")
     es = OpenAIES(np.full(g.n_connections, float(shared_weight)), popsize, sigma=sigma, lr=lr, seed=seed)
     history = np.empty(generations)
-    for gen in range(generations):
+    bar = tqdm(range(generations), desc="fine-tune", unit="gen", disable=not progress)
+    for gen in bar:
         candidates = np.asarray(es.ask(), dtype=np.float64)
         pool = np.vstack([candidates, es.mean[None, :]])
         s = _seeds(seed, FINETUNE_STREAM, gen, episodes)
@@ -83,6 +87,7 @@ def finetune_edges(
         )
         es.tell(returns[:-1].mean(axis=1))
         history[gen] = returns[-1].mean()
+        bar.set_postfix(mean_return=f"{history[gen]:.1f}", refresh=False)
     return FinetuneResult(np.array(es.mean, dtype=np.float64), history, generations)
 
 

@@ -7,12 +7,21 @@ so ``use_sim_time`` is honoured; or, with ``lockstep``, each complete set of sen
 ``ControlLoop.step`` and publishes a ``Float64MultiArray`` in the policy's joint order on
 ``/joint_group_<mode>_controller/commands``. deactivate: the safe command. ``~/estop`` (SetBool) latches
 the safe command; ``~/reset`` (Trigger) redraws a Hebbian policy's weights; ``plasticity`` freezes them.
+
+The sensor subscriptions, the ``/estop`` topic, the control timer and the command publisher live on a
+second, lean node, ``<name>_io`` (no parameter services, one QoS event handler per subscription), spun
+by its own executor on the main thread; the lifecycle, parameter and service side is spun on a second
+thread. rclpy's executor walks every entity of its nodes on each wake-up, so a sensor message then wakes
+an executor with five subscriptions instead of one with some twenty services and event handlers. A lock
+keeps the two threads from touching the control loop at the same time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
+import threading
 import time
 
 import rclpy
@@ -20,8 +29,11 @@ from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException
+from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.executors import ExternalShutdownException, ShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
@@ -66,13 +78,30 @@ class ControllerNode(LifecycleNode):
         self.timer = None
         self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.diag_timer = None
+        self.lock = threading.RLock()  # the control loop is shared by the I/O and the service thread
         lockstep = self.lockstep = self.get_parameter("lockstep").value  # fixed at start-up
         qos = ros_msgs.reliable_qos(lockstep)
-        self.create_subscription(JointState, "/joint_states", self._on_joints, qos)
-        self.create_subscription(Imu, "/imu/data", self._on_imu, qos)
-        self.create_subscription(Odometry, "/odom", self._on_odom, qos)
-        self.create_subscription(Float64MultiArray, "/foot_contacts", self._on_contacts, qos)
-        self.create_subscription(Bool, "/estop", self._on_estop_topic, 10)
+        self.io = Node(  # not remapped by the process's arguments: its name must differ from ours
+            f"{self.get_name()}_io",
+            namespace=self.get_namespace(),
+            context=self.context,
+            use_global_arguments=False,
+            start_parameter_services=False,
+            parameter_overrides=[Parameter("start_type_description_service", value=False)],
+        )
+        for msg_type, topic, callback in (
+            (JointState, "/joint_states", self._on_joints),
+            (Imu, "/imu/data", self._on_imu),
+            (Odometry, "/odom", self._on_odom),
+            (Float64MultiArray, "/foot_contacts", self._on_contacts),
+            (Bool, "/estop", self._on_estop_topic),
+        ):
+            events = SubscriptionEventCallbacks(
+                incompatible_qos=self._on_incompatible_qos, use_default_callbacks=False
+            )
+            self.io.create_subscription(
+                msg_type, topic, callback, qos if msg_type is not Bool else 10, event_callbacks=events
+            )
         self.create_service(SetBool, "~/estop", self._on_estop)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.add_on_set_parameters_callback(self._on_params)
@@ -84,6 +113,12 @@ class ControllerNode(LifecycleNode):
     def _param(self, name: str):
         return self.get_parameter(name).value
 
+    def _on_incompatible_qos(self, event) -> None:
+        self.get_logger().warning(
+            f"a publisher offers QoS incompatible with this controller's subscription "
+            f"(last policy: {event.last_policy_kind}); its messages will not arrive"
+        )
+
     def _now(self) -> float:
         if self.lockstep:
             return self.lockstep_stamp
@@ -91,15 +126,16 @@ class ControllerNode(LifecycleNode):
 
     def _received(self, name: str, msg, stamp: float | None = None) -> None:
         """Every sensor message: remembered (replayed into the loop at configure), applied, watchdog fed."""
-        self.arrivals[name] += 1
-        if stamp is not None and self.lockstep:
-            self.lockstep_stamp = max(self.lockstep_stamp, stamp)
-        self.latest[name] = (msg, self._now())
-        if self.loop is None:
-            return
-        self._apply(name, msg, self._now())
-        if self.lockstep:
-            self._lockstep_tick()
+        with self.lock:
+            self.arrivals[name] += 1
+            if stamp is not None and self.lockstep:
+                self.lockstep_stamp = max(self.lockstep_stamp, stamp)
+            self.latest[name] = (msg, self._now())
+            if self.loop is None:
+                return
+            self._apply(name, msg, self._now())
+            if self.lockstep:
+                self._lockstep_tick()
 
     def _apply(self, name: str, msg, received: float) -> None:
         sensors = self.loop.sensors
@@ -146,12 +182,21 @@ class ControllerNode(LifecycleNode):
         self.cmd_msg.data = ros_msgs.doubles(result.command)  # one message object, refilled every tick
         self.cmd_pub.publish(self.cmd_msg)
 
+    def _on_timer(self) -> None:
+        with self.lock:
+            if self.loop is not None:
+                self._tick()
+
     def _publish_safe_now(self) -> None:
         """The safe command at once, not at the next tick (not in lock-step: one command per sim step)."""
         if self.loop is not None and self.cmd_pub is not None and not self.lockstep:
             self.cmd_pub.publish(ros_msgs.array_msg(self.loop.gate(self.loop.safe_command())))
 
     def _publish_diagnostics(self) -> None:
+        with self.lock:
+            self._publish_diagnostics_locked()
+
+    def _publish_diagnostics_locked(self) -> None:
         loop = self.loop
         values: dict[str, object] = {"state": self.state_label, "policy": self._param("policy")}
         level, message = "ok", self.state_label
@@ -220,17 +265,18 @@ class ControllerNode(LifecycleNode):
         except Exception as exc:  # every refusal is logged with its reason, never a traceback
             log.error(f"refusing policy {path!r}: {type(exc).__name__}: {exc}")
             return FAILURE
-        self.loop = loop
-        for name, (msg, received) in self.latest.items():
-            self._apply(name, msg, received)
-        self.sha256 = file_sha256(path)
-        loop.reset(self._param("seed"))
-        self._apply_plasticity(self._param("plasticity"))
         topic = self._param("command_topic") or f"/joint_group_{spec.action.mode}_controller/commands"
         lockstep = self.lockstep
-        self.cmd_pub = self.create_publisher(Float64MultiArray, topic, ros_msgs.reliable_qos(lockstep))
-        if not lockstep:
-            self.timer = self.create_timer(loop.period, self._tick)
+        with self.lock:
+            self.loop = loop
+            for name, (msg, received) in self.latest.items():
+                self._apply(name, msg, received)
+            self.sha256 = file_sha256(path)
+            loop.reset(self._param("seed"))
+            self._apply_plasticity(self._param("plasticity"))
+            self.cmd_pub = self.io.create_publisher(Float64MultiArray, topic, ros_msgs.reliable_qos(lockstep))
+        if not lockstep:  # the node clock: sim time with use_sim_time
+            self.timer = self.io.create_timer(loop.period, self._on_timer, clock=self.get_clock())
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.diag_timer = self.create_timer(
             self._param("diagnostics_period"), self._publish_diagnostics, clock=steady
@@ -248,24 +294,26 @@ class ControllerNode(LifecycleNode):
         Only possible while the node is not yet in an executor (autostart); a transition requested over
         the lifecycle service checks what has arrived since the node started.
         """
-        if self.executor is not None:
+        if self.io.executor is not None:
             return
         deadline = time.monotonic() + self._param("startup_timeout")
         while time.monotonic() < deadline and any(self.arrivals[k] == 0 for k in required):
-            rclpy.spin_once(self, timeout_sec=0.02)
+            rclpy.spin_once(self.io, timeout_sec=0.02)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.loop.activate()
-        self.state_label = "active"
-        self.get_logger().info("active: ramping in from the safe command")
-        if self.lockstep:
-            self._lockstep_tick()  # answer the sensor set that arrived while inactive
+        with self.lock:
+            self.loop.activate()
+            self.state_label = "active"
+            self.get_logger().info("active: ramping in from the safe command")
+            if self.lockstep:
+                self._lockstep_tick()  # answer the sensor set that arrived while inactive
         return SUCCESS
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.loop.deactivate()
-        self.state_label = "inactive"
-        self._publish_safe_now()
+        with self.lock:
+            self.loop.deactivate()
+            self.state_label = "inactive"
+            self._publish_safe_now()
         self.get_logger().info("inactive: safe command")
         return SUCCESS
 
@@ -276,31 +324,36 @@ class ControllerNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         if rclpy.ok():
-            self._publish_safe_now()
+            with self.lock:
+                self._publish_safe_now()
         self._teardown()
         self.state_label = "finalized"
         return SUCCESS
 
     def _teardown(self) -> None:
-        for t in (self.timer, self.diag_timer):
-            if t is not None:
-                self.destroy_timer(t)
-        if self.cmd_pub is not None:
-            self.destroy_publisher(self.cmd_pub)
-        self.timer = self.diag_timer = self.cmd_pub = self.loop = None
+        with self.lock:
+            if self.timer is not None:
+                self.io.destroy_timer(self.timer)
+            if self.diag_timer is not None:
+                self.destroy_timer(self.diag_timer)
+            if self.cmd_pub is not None:
+                self.io.destroy_publisher(self.cmd_pub)
+            self.timer = self.diag_timer = self.cmd_pub = self.loop = None
 
     # ---- services and parameters ---------------------------------------------------------------
     def _on_estop(self, req: SetBool.Request, res: SetBool.Response) -> SetBool.Response:
-        if self.loop is None:
-            res.success, res.message = False, "not configured"
-            return res
-        self._set_estop(req.data, "service")
+        with self.lock:
+            if self.loop is None:
+                res.success, res.message = False, "not configured"
+                return res
+            self._set_estop(req.data, "service")
         res.success, res.message = True, "e-stop engaged (latched)" if req.data else "e-stop released"
         return res
 
     def _on_estop_topic(self, msg: Bool) -> None:
-        if self.loop is not None:
-            self._set_estop(msg.data, "topic")
+        with self.lock:
+            if self.loop is not None:
+                self._set_estop(msg.data, "topic")
 
     def _set_estop(self, engage: bool, via: str) -> None:
         if engage:
@@ -312,12 +365,13 @@ class ControllerNode(LifecycleNode):
             self.get_logger().info(f"e-stop released via {via}")
 
     def _on_reset(self, req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
-        if self.loop is None:
-            res.success, res.message = False, "not configured"
-            return res
-        self.resets += 1
-        seed = self._param("seed") + self.resets
-        self.loop.reset(seed)
+        with self.lock:
+            if self.loop is None:
+                res.success, res.message = False, "not configured"
+                return res
+            self.resets += 1
+            seed = self._param("seed") + self.resets
+            self.loop.reset(seed)
         res.success, res.message = True, f"policy reset with seed {seed}"
         return res
 
@@ -330,7 +384,8 @@ class ControllerNode(LifecycleNode):
     def _on_params(self, params) -> SetParametersResult:
         for prm in params:
             if prm.name == "plasticity":
-                self._apply_plasticity(bool(prm.value))
+                with self.lock:
+                    self._apply_plasticity(bool(prm.value))
             elif prm.name == "lockstep":
                 return SetParametersResult(successful=False, reason="lockstep is fixed at start-up")
             elif prm.name in ("policy", "rate") and self.loop is not None:
@@ -338,10 +393,18 @@ class ControllerNode(LifecycleNode):
         return SetParametersResult(successful=True)
 
 
+def _spin_services(executor: SingleThreadedExecutor) -> None:
+    """The lifecycle, parameter and service side, on its own thread until the context shuts down."""
+    with contextlib.suppress(ExternalShutdownException, ShutdownException):
+        executor.spin()
+
+
 def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = ControllerNode()
     code = 0
+    io_executor, service_executor = SingleThreadedExecutor(), SingleThreadedExecutor()
+    services = threading.Thread(target=_spin_services, args=(service_executor,), name="controller-services")
     try:
         if node.get_parameter("autostart").value:
             if node.trigger_configure() != SUCCESS:
@@ -350,7 +413,10 @@ def main(args: list[str] | None = None) -> int:
             else:
                 node.trigger_activate()
         if code == 0:
-            rclpy.spin(node)
+            service_executor.add_node(node)
+            io_executor.add_node(node.io)
+            services.start()
+            io_executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except RuntimeError:
@@ -360,8 +426,13 @@ def main(args: list[str] | None = None) -> int:
             raise
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the cleanup
+        service_executor.shutdown()  # wakes the service thread; it must be gone before the nodes are
+        if services.is_alive():
+            services.join()
+        io_executor.shutdown()
         if node.loop is not None and rclpy.ok():
             node.trigger_shutdown()
+        node.io.destroy_node()
         node.destroy_node()
         rclpy.try_shutdown()
     return code
