@@ -6,9 +6,9 @@
 Both nodes run as separate processes. This process plays the robot: at each rate it publishes IMU, odometry
 and contacts, then a JointState, and times the command that comes back. The controller runs in lock-step
 mode (one step per complete sensor set), so the latency is the controller's own path, not a timer phase;
-the echo node answers every JointState with a Float64MultiArray on the same topic, and a second echo node
-subscribes to the same four inputs as the controller and answers each complete set (rclpy's executor
-wakes once per message, so this is the floor for any Python node with these inputs). The soak run
+the echo node answers every JointState with a Float64MultiArray on the same topic, and a second echo node,
+built like the controller's I/O node, subscribes to the same four inputs and answers each complete set
+(rclpy's executor wakes once per message: what the controller pays before its own work). The soak run
 reports the controller's overruns (diagnostics) and its resident memory at start and end.
 """
 
@@ -30,11 +30,13 @@ TOPIC = "/joint_group_effort_controller/commands"
 
 
 def echo_main(all_inputs: bool) -> int:
-    """The bare echo node: JointState in -> Float64MultiArray out, nothing else. With ``all_inputs`` it
-    also subscribes to IMU, odometry and contacts and answers once a complete set arrived (the
-    controller's lock-step rule): the least any rclpy node that reads these four inputs pays."""
+    """The bare echo node: a default rclpy node, JointState in -> Float64MultiArray out, nothing else.
+    With ``all_inputs`` it is built like the controller's I/O node (no parameter services, no default QoS
+    event handlers), also subscribes to IMU, odometry and contacts and answers once a complete set
+    arrived (the controller's lock-step rule): what the controller pays before its own work."""
     import rclpy
     from nav_msgs.msg import Odometry
+    from rclpy.event_handler import SubscriptionEventCallbacks
     from rclpy.node import Node
     from sensor_msgs.msg import Imu, JointState
     from std_msgs.msg import Float64MultiArray
@@ -42,7 +44,11 @@ def echo_main(all_inputs: bool) -> int:
     from wann_ros.nodes.ros_msgs import reliable_qos
 
     rclpy.init()
-    node = Node("echo")
+    if all_inputs:
+        node = Node("echo4", start_parameter_services=False)
+        events = {"event_callbacks": SubscriptionEventCallbacks(use_default_callbacks=False)}
+    else:
+        node, events = Node("echo"), {}
     q = reliable_qos(True)
     pub = node.create_publisher(Float64MultiArray, TOPIC, q)
     arrivals = {"joint_states": 0, "imu": 0, "odom": 0, "contacts": 0}
@@ -59,11 +65,11 @@ def echo_main(all_inputs: bool) -> int:
 
         return callback
 
-    node.create_subscription(JointState, "/joint_states", on("joint_states"), q)
+    node.create_subscription(JointState, "/joint_states", on("joint_states"), q, **events)
     if all_inputs:
-        node.create_subscription(Imu, "/imu/data", on("imu"), q)
-        node.create_subscription(Odometry, "/odom", on("odom"), q)
-        node.create_subscription(Float64MultiArray, "/foot_contacts", on("contacts"), q)
+        node.create_subscription(Imu, "/imu/data", on("imu"), q, **events)
+        node.create_subscription(Odometry, "/odom", on("odom"), q, **events)
+        node.create_subscription(Float64MultiArray, "/foot_contacts", on("contacts"), q, **events)
     else:
         arrivals = {"joint_states": 0}
     with contextlib.suppress(KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
