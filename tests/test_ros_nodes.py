@@ -69,7 +69,10 @@ def test_wrong_joint_names_and_missing_inputs_are_refused(ros, tmp_path):
 
 
 def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path):
-    """One controller run: policy commands, NaN sensors held, stale IMU -> safe within timeout, e-stop."""
+    """One controller run: policy commands, NaN sensors held, stale IMU -> safe within timeout, e-stop,
+    a warning for a publisher with incompatible QoS."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from std_msgs.msg import Float64MultiArray
     from std_srvs.srv import SetBool
 
     robot = make_fake_robot("fake_robot_safety")
@@ -121,6 +124,12 @@ def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path):
         fut = client.call_async(SetBool.Request(data=False))
         assert spin_until(ros, fut.done, 5) and fut.result().success
         assert spin_until(ros, lambda: np.any(robot.commands[-1][1] != -6.0), 3)
+
+        # a best-effort publisher cannot feed the controller's reliable subscription: it says so
+        best_effort = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+        stray = robot.create_publisher(Float64MultiArray, "/foot_contacts", best_effort)
+        assert spin_until(ros, lambda: "incompatible" in log.read_text(), 5), log.read_text()
+        robot.destroy_publisher(stray)
     finally:
         codes = stop([proc])
         ros.remove_node(robot)

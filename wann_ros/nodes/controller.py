@@ -97,7 +97,8 @@ class ControllerNode(LifecycleNode):
             (Bool, "/estop", self._on_estop_topic),
         ):
             events = SubscriptionEventCallbacks(
-                incompatible_qos=self._on_incompatible_qos, use_default_callbacks=False
+                incompatible_qos=lambda event, topic=topic: self._on_incompatible_qos(topic, event),
+                use_default_callbacks=False,
             )
             self.io.create_subscription(
                 msg_type, topic, callback, qos if msg_type is not Bool else 10, event_callbacks=events
@@ -113,10 +114,11 @@ class ControllerNode(LifecycleNode):
     def _param(self, name: str):
         return self.get_parameter(name).value
 
-    def _on_incompatible_qos(self, event) -> None:
+    def _on_incompatible_qos(self, topic: str, event) -> None:
+        policy = getattr(event.last_policy_kind, "name", event.last_policy_kind)
         self.get_logger().warning(
-            f"a publisher offers QoS incompatible with this controller's subscription "
-            f"(last policy: {event.last_policy_kind}); its messages will not arrive"
+            f"a publisher on {topic} offers QoS incompatible with this controller's subscription "
+            f"(policy {policy}); its messages will not arrive"
         )
 
     def _now(self) -> float:
