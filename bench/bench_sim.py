@@ -117,7 +117,7 @@ def step_breakdown(steps: int, seed: int) -> dict[str, float]:
             spent[label] += time.perf_counter() - start
             return out
 
-        setattr(owner, name, wrapper)
+        vars(owner)[name] = wrapper  # also on frozen dataclasses (the action spec)
 
     step_simulation = pb.stepSimulation
     timed(pb, "stepSimulation", "physics (stepSimulation)")
