@@ -74,6 +74,13 @@ def test_every_shipped_model_exports_and_passes_its_golden_test(path, tmp_path):
     assert result["max_abs_error"] <= 1e-5  # commands (N m for the Ant) are checked relative to the scale
 
 
+@pytest.mark.parametrize("name", [n for n in POLICIES if n.startswith("wann")])
+def test_wann_exports_default_to_double_and_small_networks_also_hold_in_float(name, tmp_path):
+    files = export_c(POLICIES[name], tmp_path, name)
+    assert f"#define {name}_DOUBLE" in files.source.read_text()
+    assert build_and_run(files, tmp_path, "-O2", f"-D{name}_FLOAT")["max_abs_error"] <= 1e-5
+
+
 def test_generated_code_is_freestanding():
     for name, policy in POLICIES.items():
         header, source = generate_c(policy, name)

@@ -12,7 +12,8 @@ C API (every kind)::
 ``NAME_step`` normalises the raw observation and returns the *network action*, like ``Policy.act``;
 ``NAME_command`` is ``ActionSpec.to_command`` (scale, offset, clamp to the joint limits). Dense loops are
 input-major (``W[in][out]``, the inner loop runs over outputs) so compilers vectorise them.
-Macros (define when compiling ``NAME.c``): ``NAME_DOUBLE`` computes in double instead of float;
+Macros (define when compiling ``NAME.c``): ``NAME_DOUBLE`` computes in double instead of float
+(the default for Hebbian and WANN exports; ``NAME_FLOAT`` opts out);
 ``NAME_FAST_TANH`` replaces libm ``tanhf`` by a rational approximation (|error| <= FAST_TANH_BOUND).
 """
 
@@ -93,7 +94,7 @@ def _act(act: int, x: str, p: str) -> str:
 def c_prelude(p: str, double_default: bool = False) -> str:
     """Types, libm mapping and the tanh selection shared by every generated source (prefix ``p``).
 
-    ``double_default``: compute in double unless ``{p}FLOAT`` is defined (Hebbian exports).
+    ``double_default``: compute in double unless ``{p}FLOAT`` is defined (Hebbian and WANN exports).
     """
     pn = ", ".join(c_number(v) for v in FAST_TANH_P)
     qn = ", ".join(c_number(v) for v in FAST_TANH_Q)
@@ -526,7 +527,7 @@ void {p}command(const float *action, float *command);
     source = f"""/* {name}.c: {spec.kind} policy exported by wann_ros. Generated: regenerate, do not edit.
  * Layout: dense weights W[in][out] input-major; step() returns the network action (see {name}.h). */
 #include "{name}.h"
-{c_prelude(p, isinstance(policy, HebbianPolicy))}
+{c_prelude(p, isinstance(policy, HebbianPolicy | WannPolicy))}
 /* ---- constant tables (flash) ---- */
 {"".join(code.tables)}
 /* ---- state and buffers (RAM) ---- */
