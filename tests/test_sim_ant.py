@@ -128,10 +128,10 @@ def test_damage_schedule_and_joint_damage():
         env.reset(seed=0)
         for _ in range(3):
             env.step(np.ones(8))
-        at_damage = env.world.robot_state().joint_pos.copy()
+        at_damage = np.array(env.world.robot_state().joint_pos)
         for _ in range(20):
             env.step(-np.ones(8))
-        return env, at_damage, env.world.robot_state().joint_pos
+        return env, at_damage, np.array(env.world.robot_state().joint_pos)
 
     _, _, intact = run([])
     env, at_damage, damaged = run([(3, "lock:hip_1")])

@@ -47,10 +47,10 @@ def test_randomisation_is_seeded_and_changes_the_episode():
 def test_latency_delays_commands_by_whole_steps():
     env = A1Env(knobs=SimKnobs(latency_steps=2))
     env.reset(seed=0)
-    pose = [env.world.robot_state().joint_pos.copy()]
+    pose = [np.array(env.world.robot_state().joint_pos)]
     for k in range(4):
         env.step(np.ones(12, dtype=np.float32) if k == 0 else np.zeros(12, dtype=np.float32))
-        pose.append(env.world.robot_state().joint_pos.copy())
+        pose.append(np.array(env.world.robot_state().joint_pos))
     moved = [np.abs(pose[i + 1] - pose[i]).max() for i in range(4)]
     assert moved[0] < 0.05 and moved[1] < 0.05 and moved[2] > 0.1  # the push of step 0 acts at step 2
 

@@ -23,6 +23,8 @@ import numpy as np
 from wann_ros.policies.spec import ObservationSpec, ObsTerm, PolicySpecError
 from wann_ros.sim.swingup import swingup_observation
 
+Vector = np.ndarray | tuple[float, ...]
+
 
 @dataclass
 class RobotState:
@@ -30,7 +32,8 @@ class RobotState:
 
     Frames: ``base_pos`` and ``base_lin_vel`` in the world frame (odometry); ``base_quat`` is the
     base orientation in the world frame as (x, y, z, w) (IMU / odometry); ``base_ang_vel`` in the base
-    frame (IMU gyro). Joint arrays follow ``joint_names``.
+    frame (IMU gyro). Joint arrays follow ``joint_names``. A vector field is a numpy array or a tuple of
+    floats (the simulator passes pybullet's tuples for the base through unchanged).
 
     ``centroid_xy`` is the planar point a walk target's heading is measured from; pybullet_envs walkers
     use the mean of their part positions (see docs/simulation.md). When ``None`` the builder uses
@@ -39,15 +42,15 @@ class RobotState:
     """
 
     joint_names: tuple[str, ...]
-    joint_pos: np.ndarray
-    joint_vel: np.ndarray
-    base_pos: np.ndarray | None = None
-    base_quat: np.ndarray | None = None
-    base_lin_vel: np.ndarray | None = None
-    base_ang_vel: np.ndarray | None = None
-    foot_contacts: np.ndarray | None = None
-    prev_action: np.ndarray | None = None
-    centroid_xy: np.ndarray | None = None
+    joint_pos: Vector
+    joint_vel: Vector
+    base_pos: Vector | None = None
+    base_quat: Vector | None = None
+    base_lin_vel: Vector | None = None
+    base_ang_vel: Vector | None = None
+    foot_contacts: Vector | None = None
+    prev_action: Vector | None = None
+    centroid_xy: Vector | None = None
     raw_obs: np.ndarray | None = None
 
 
@@ -115,6 +118,8 @@ class TermDef:
 def _floats(state: RobotState, name: str, term: str) -> list:
     """``state.<name>`` as Python floats (nested lists for a 2-D field)."""
     value = getattr(state, name)
+    if type(value) is tuple:  # pybullet's own type: no array round trip
+        return list(value)
     if value is None:
         raise PolicySpecError(f"observation term {term!r} needs RobotState.{name}, which is None")
     return np.asarray(value, dtype=np.float64).tolist()

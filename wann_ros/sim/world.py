@@ -106,8 +106,7 @@ class QuadrupedWorld:
         self._knob_strength = np.ones(self._n)
         self._knob_rng = np.random.default_rng(0)
         self._pending: collections.deque[np.ndarray] = collections.deque()
-        self._contacts_now = np.zeros(len(self.foot_names))
-        self._contacts_obs = self._contacts_now.copy()
+        self._contacts_now = self._contacts_obs = (0.0,) * len(self.foot_names)
         self._prev_action: np.ndarray | None = None
         self.reset(0)
 
@@ -246,10 +245,10 @@ class QuadrupedWorld:
         self.step_count = 0
         self.sim_time = 0.0
         self._prev_action = None
-        self._contacts_now = np.zeros(len(self.foot_names))
+        self._contacts_now = (0.0,) * len(self.foot_names)
         if not cfg.contacts_lag_one_step:
             self._contacts_now = self._read_contacts()
-        self._contacts_obs = self._contacts_now.copy()
+        self._contacts_obs = self._contacts_now
         self._read()
         return self.robot_state()
 
@@ -383,34 +382,34 @@ class QuadrupedWorld:
         return np.array([np.cos(angle), np.sin(angle), 0.0]) * k.push_force
 
     # ---------------------------------------------------------------------------------------- state
-    def _read_contacts(self) -> np.ndarray:
+    def _read_contacts(self) -> tuple[float, ...]:
         touching = {pt[3] for pt in pb.getContactPoints(self._body, self._ground, **self._c)}
-        return np.array([1.0 if i in touching else 0.0 for i in self._foot_idx])
+        return tuple([1.0 if i in touching else 0.0 for i in self._foot_idx])
 
     def _read(self) -> None:
         """Cache this control step's state (called once per step: this is the env's hot path)."""
         c, body = self._c, self._body
         states = pb.getJointStates(body, self._jidx, **c)
-        self._q, self._qd = np.array([s[0] for s in states]), np.array([s[1] for s in states])
-        pos, quat = pb.getBasePositionAndOrientation(body, **c)
-        lin, ang = pb.getBaseVelocity(body, **c)
-        self._pos, self._quat = np.array(pos), np.array(quat)
-        self._lin, self._ang = np.array(lin), ang  # world-frame rates: only ground_truth() reads them
-        self._ang_body = rotate(quat, ang, inverse=True)
+        # tuples, not arrays: numpy arrays for these few values cost about 25 us per step in the stepping
+        # loop (cold after the physics step), more than everything that reads them (bench/bench_sim.py)
+        self._q, self._qd = tuple([s[0] for s in states]), tuple([s[1] for s in states])
+        self._pos, self._quat = pb.getBasePositionAndOrientation(body, **c)
+        self._lin, self._ang = pb.getBaseVelocity(body, **c)
+        self._ang_body = rotate(self._quat, self._ang, inverse=True)
         if self.config.centroid_counts_ground:
-            sx, sy = pos[0], pos[1]
+            sx, sy = self._pos[0], self._pos[1]
             for link in pb.getLinkStates(body, self._all_links, **c):
                 x, y, _ = link[0]
                 sx += x
                 sy += y
             n = len(self._all_links) + 2  # base + links + the ground plane at the origin
-            self._centroid = np.array([sx / n, sy / n])
+            self._centroid = (sx / n, sy / n)
         else:
             self._centroid = None
 
     def robot_state(self, noisy: bool = True) -> RobotState:
         """The robot's sensor readings now (with the knobs' sensor noise unless ``noisy=False``).
-        The arrays are fresh each control step; callers may keep them."""
+        Its vectors are tuples (the gyro an array), fresh each control step: callers may keep them."""
         q, qd, quat, ang_body = self._q, self._qd, self._quat, self._ang_body
         k = self.knobs
         if noisy and k.noisy:
@@ -434,14 +433,18 @@ class QuadrupedWorld:
         )
 
     @property
-    def centroid_xy(self) -> np.ndarray | None:
+    def centroid_xy(self) -> tuple[float, float] | None:
         """The planar centroid pybullet_envs measures walking progress on (Ant), else None."""
         return self._centroid
 
     def ground_truth(self) -> GroundTruth:
         """Exact base pose and velocity (world frame) and the feet touching the ground now."""
         return GroundTruth(
-            self._pos.copy(), self._quat.copy(), self._lin.copy(), np.array(self._ang), self._read_contacts()
+            np.array(self._pos),
+            np.array(self._quat),
+            np.array(self._lin),
+            np.array(self._ang),
+            np.array(self._read_contacts()),
         )
 
     @property
@@ -465,7 +468,7 @@ class QuadrupedWorld:
     ) -> np.ndarray:
         """An RGB frame (height, width, 3) from pybullet's TinyRenderer, looking at the base."""
         c = self._c
-        view = pb.computeViewMatrixFromYawPitchRoll(self._pos.tolist(), distance, yaw, pitch, 0, 2, **c)
+        view = pb.computeViewMatrixFromYawPitchRoll(list(self._pos), distance, yaw, pitch, 0, 2, **c)
         proj = pb.computeProjectionMatrixFOV(60, width / height, 0.05, 50.0, **c)
         _, _, rgba, _, _ = pb.getCameraImage(width, height, view, proj, renderer=pb.ER_TINY_RENDERER, **c)
         return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
