@@ -103,7 +103,7 @@ def odom_arrays(msg: Odometry) -> tuple[np.ndarray, np.ndarray]:
     lv = msg.twist.twist.linear
     n = math.sqrt(o.x * o.x + o.y * o.y + o.z * o.z + o.w * o.w)
     if math.isfinite(n) and n > 0:
-        v_world = rotate((o.x / n, o.y / n, o.z / n, o.w / n), (lv.x, lv.y, lv.z))
+        v_world = np.array(rotate((o.x / n, o.y / n, o.z / n, o.w / n), (lv.x, lv.y, lv.z)))
     else:
         v_world = np.full(3, np.nan)
     return np.array([p.x, p.y, p.z]), v_world

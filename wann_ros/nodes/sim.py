@@ -196,7 +196,7 @@ class SimNode(Node):
             self.publish_state()
 
 
-def _body_rate(truth) -> np.ndarray:
+def _body_rate(truth) -> tuple[float, float, float]:
     """Ground-truth angular velocity in the base frame (the odometry twist is in the child frame)."""
     return rotate(truth.base_quat, truth.base_ang_vel, inverse=True)
 

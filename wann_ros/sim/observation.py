@@ -74,17 +74,15 @@ def quat_to_matrix(q: np.ndarray) -> np.ndarray:
     )
 
 
-def rotate(q, v, inverse: bool = False) -> np.ndarray:
+def rotate(q, v, inverse: bool = False) -> tuple[float, float, float]:
     """Vector ``v`` rotated by the unit quaternion ``q`` = (x, y, z, w): body -> world, or world -> body
-    with ``inverse``. Scalar arithmetic: it runs on every sensor message and simulation step."""
+    with ``inverse``. Scalar arithmetic and a tuple: it runs on every sensor message and simulation step."""
     x, y, z, w = float(q[0]), float(q[1]), float(q[2]), float(q[3])
     if inverse:
         x, y, z = -x, -y, -z
     vx, vy, vz = float(v[0]), float(v[1]), float(v[2])
     tx, ty, tz = 2.0 * (y * vz - z * vy), 2.0 * (z * vx - x * vz), 2.0 * (x * vy - y * vx)
-    return np.array(
-        [vx + w * tx + y * tz - z * ty, vy + w * ty + z * tx - x * tz, vz + w * tz + x * ty - y * tx]
-    )
+    return (vx + w * tx + y * tz - z * ty, vy + w * ty + z * tx - x * tz, vz + w * tz + x * ty - y * tx)
 
 
 def quat_to_rpy(q) -> tuple[float, float, float]:

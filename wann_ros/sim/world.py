@@ -409,7 +409,8 @@ class QuadrupedWorld:
 
     def robot_state(self, noisy: bool = True) -> RobotState:
         """The robot's sensor readings now (with the knobs' sensor noise unless ``noisy=False``).
-        Its vectors are tuples (the gyro an array), fresh each control step: callers may keep them."""
+        Its vectors are tuples (arrays where sensor noise is added), fresh each control step: callers may
+        keep them."""
         q, qd, quat, ang_body = self._q, self._qd, self._quat, self._ang_body
         k = self.knobs
         if noisy and k.noisy:
