@@ -186,10 +186,11 @@ def main() -> None:
         for part, us in step_breakdown(args.steps, args.seed).items():
             print(f"{us:8.1f} us  {part}")
         return
-    mine_rates, ref_rates = [], []
+    mine_rates, ref_rates, physics_rates = [], [], []
     for _ in range(args.repeats):  # alternate the two so a busy machine slows both alike
         mine = ours(args.steps, args.seed, args.check_steps)
         mine_rates.append(mine["steps_per_s"])
+        physics_rates.append(physics_only(args.steps, args.seed))
         if args.reference_python:
             cmd = [
                 args.reference_python,
@@ -206,7 +207,7 @@ def main() -> None:
             ref = json.loads(out.strip().splitlines()[-1])
             ref_rates.append(ref["steps_per_s"])
     rate_mine = float(np.median(mine_rates))
-    print(f"physics only (torques + stepSimulation): {physics_only(args.steps, args.seed):8.0f} steps/s")
+    print(f"physics only (torques + stepSimulation): {np.median(physics_rates):8.0f} steps/s (median)")
     print(
         f"ours      Ant: {rate_mine:8.0f} steps/s "
         f"(median of {args.repeats} x {args.steps} random-action steps)"
