@@ -123,6 +123,7 @@ def in_process_set_us(policy: Path, sets: int = 3000) -> float:
         for name in ("joint_states", "imu", "odom", "contacts"):
             watchdog.feed(name, t)
         out.data = ros_msgs.doubles(loop.step(t).command)
+        loop.finish_step()
 
     for k in range(200):
         one_set(0.01 * k)

@@ -273,6 +273,25 @@ def test_hebbian_update_follows_the_abcd_rule(small_hebbian):
             np.testing.assert_allclose(got, want, atol=1e-13)
 
 
+def test_hebbian_deferred_update_gives_the_same_actions_and_weights(small_hebbian):
+    """A controller sends the action first and updates after; skipping finish_update must not lose it."""
+    sizes, params, spec = small_hebbian
+    plain, deferred, lazy = (HebbianPolicy.from_flat(params, sizes, spec, seed=3) for _ in range(3))
+    obs = np.random.default_rng(9).normal(size=(30, 4)).astype(np.float32)
+    for k, x in enumerate(obs):
+        a = plain.act(x)
+        b = deferred.act(x, defer_update=True)
+        assert deferred.weights[0].tolist() != plain.weights[0].tolist() or k == 0  # not applied yet
+        deferred.finish_update()
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, lazy.act(x, defer_update=True))  # the next act applies it
+    deferred.finish_update()  # nothing pending: no second update
+    lazy.finish_update()
+    for w, d, z in zip(plain.weights, deferred.weights, lazy.weights, strict=True):
+        np.testing.assert_array_equal(w, d)
+        np.testing.assert_array_equal(w, z)
+
+
 def test_hebbian_reset_draws_seeded_uniform_weights(small_hebbian):
     sizes, params, spec = small_hebbian
     pol = HebbianPolicy.from_flat(params, sizes, spec)

@@ -96,6 +96,8 @@ class ControlLoop:
         self.stats = LoopStats(period)
         self.prev_action = np.zeros(spec.action.size)
         self.last_source = "inactive"
+        # a plastic policy's weight update waits until the command is out (finish_step)
+        self._act_kwargs = {"defer_update": True} if hasattr(policy, "finish_update") else {}
 
     def activate(self) -> None:
         """Let the policy drive; the first step ramps in from the safe command (soft start)."""
@@ -133,13 +135,19 @@ class ControlLoop:
         self.last_source = result.source
         return result
 
+    def finish_step(self) -> None:
+        """After the command went out: the work that only matters for the next step (a plastic policy's
+        weight update; the next ``step`` would do it anyway)."""
+        if self._act_kwargs:
+            self.policy.finish_update()
+
     def _run_policy(self, now: float) -> StepResult:
         # float32, as the gymnasium envs hand observations to policies in training
         obs = self.build_observation(self.sensors.robot_state(self.prev_action)).astype(np.float32)
         if not all_finite(obs):
             return StepResult(self.gate.last.copy(), "non-finite observation")
         t0 = time.perf_counter()
-        action = np.asarray(self.policy.act(obs), dtype=np.float64)
+        action = np.asarray(self.policy.act(obs, **self._act_kwargs), dtype=np.float64)
         dt = time.perf_counter() - t0
         self.stats.record_inference(dt)
         if action.shape != (self.spec.action.size,) or not all_finite(action):

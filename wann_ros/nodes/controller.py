@@ -183,6 +183,7 @@ class ControllerNode(LifecycleNode):
         result = self.loop.step(self._now())
         self.cmd_msg.data = ros_msgs.doubles(result.command)  # one message object, refilled every tick
         self.cmd_pub.publish(self.cmd_msg)
+        self.loop.finish_step()  # e.g. the Hebbian weight update, off the sensor-to-command path
 
     def _on_timer(self) -> None:
         with self.lock:

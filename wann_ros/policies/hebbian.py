@@ -201,6 +201,7 @@ class HebbianPolicy(LayeredPolicy):
         self._offset = [o for _, o in terms]
         self._scratch = [np.empty_like(g) for g in self._gain]
         self._weights = [np.zeros(s) for s in self._shapes]
+        self._pending = False  # a deferred plastic update (act(defer_update=True)) not applied yet
         self._build_stack(self._weights, None)
         self.reset(seed)
 
@@ -222,6 +223,7 @@ class HebbianPolicy(LayeredPolicy):
     # -- runtime -----------------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> None:
         """Redraw the initial weights from ``np.random.default_rng(seed)`` (or copy the given ones)."""
+        self._pending = False
         if self.init_weights is not None:
             fresh = self.init_weights
         else:
@@ -230,13 +232,27 @@ class HebbianPolicy(LayeredPolicy):
         for w, f in zip(self._weights, fresh, strict=True):
             np.copyto(w, f)
 
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """Forward pass, then (unless frozen) the plastic update with this pass's activity."""
+    def act(self, obs: np.ndarray, defer_update: bool = False) -> np.ndarray:
+        """Forward pass, then (unless frozen) the plastic update with this pass's activity.
+
+        ``defer_update`` leaves the update for :meth:`finish_update` (a controller sends the action
+        first); it only changes the weights of the next step, and the next ``act`` applies it if nobody
+        did, so the sequence of actions is the same either way."""
+        self.finish_update()
         x = network_input(self.spec, obs, out=self._stack.input)
         y = self._stack.forward(x).copy()
         if not self.options.frozen:
-            _plastic_step(self, x, self._stack.outputs)
+            if defer_update:
+                self._pending = True  # the input and layer outputs stay in the stack's buffers
+            else:
+                _plastic_step(self, x, self._stack.outputs)
         return y
+
+    def finish_update(self) -> None:
+        """Apply the plastic update an ``act(..., defer_update=True)`` left pending (no-op otherwise)."""
+        if self._pending:
+            self._pending = False
+            _plastic_step(self, self._stack.input, self._stack.outputs)
 
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
         """Not offered: plastic weights change with every step, so a batch has no single meaning."""
@@ -269,6 +285,7 @@ class HebbianPolicy(LayeredPolicy):
         ]
         for w, v in zip(self._weights, checked, strict=True):
             np.copyto(w, v)
+        self._pending = False
 
     def weight_norms(self) -> list[float]:
         """Frobenius norm of each layer's current weights."""
