@@ -33,7 +33,7 @@ class RobotState:
     Frames: ``base_pos`` and ``base_lin_vel`` in the world frame (odometry); ``base_quat`` is the
     base orientation in the world frame as (x, y, z, w) (IMU / odometry); ``base_ang_vel`` in the base
     frame (IMU gyro). Joint arrays follow ``joint_names``. A vector field is a numpy array or a tuple of
-    floats (the simulator passes pybullet's tuples for the base through unchanged).
+    floats (the simulator passes pybullet's tuples on; the controller node fills arrays).
 
     ``centroid_xy`` is the planar point a walk target's heading is measured from; pybullet_envs walkers
     use the mean of their part positions (see docs/simulation.md). When ``None`` the builder uses
@@ -198,14 +198,14 @@ def _prepare_limits(p: dict[str, Any]) -> dict[str, Any]:
     return {
         **p,
         "_mid_span": list(zip(mid.tolist(), span.tolist(), strict=True)),
-        "_vel_scale": p.get("vel_scale", 0.1),
+        "vel_scale": float(p.get("vel_scale", 0.1)),
     }
 
 
 def _joint_pos_vel_interleaved(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
     pos = _joints(state, "joint_pos", p, "joint_pos_vel_interleaved")
     vel = _joints(state, "joint_vel", p, "joint_pos_vel_interleaved")
-    mid_span, k = p["_mid_span"], p["_vel_scale"]
+    mid_span, k = p["_mid_span"], p["vel_scale"]
     if len(mid_span) != len(pos):
         raise PolicySpecError(
             f"observation term 'joint_pos_vel_interleaved': {len(pos)} joints but {len(mid_span)} limits"

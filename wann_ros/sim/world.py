@@ -391,7 +391,8 @@ class QuadrupedWorld:
         c, body = self._c, self._body
         states = pb.getJointStates(body, self._jidx, **c)
         # tuples, not arrays: numpy arrays for these few values cost about 25 us per step in the stepping
-        # loop (cold after the physics step), more than everything that reads them (bench/bench_sim.py)
+        # loop (cold after the physics step), more than everything that reads them (paired A/B runs of
+        # bench/bench_sim.py's `ours` loop, see docs/simulation.md)
         self._q, self._qd = tuple([s[0] for s in states]), tuple([s[1] for s in states])
         self._pos, self._quat = pb.getBasePositionAndOrientation(body, **c)
         self._lin, self._ang = pb.getBaseVelocity(body, **c)
