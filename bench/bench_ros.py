@@ -117,12 +117,12 @@ def in_process_set_us(policy: Path, sets: int = 3000) -> float:
 
     def one_set(t: float) -> None:
         sensors.update_joints(js.name, js.position, js.velocity)
-        sensors.update_imu(*ros_msgs.imu_arrays(imu))
-        sensors.update_odom(*ros_msgs.odom_arrays(odom))
+        sensors.update_imu(*ros_msgs.imu_values(imu))
+        sensors.update_odom(*ros_msgs.odom_values(odom))
         sensors.update_contacts(contacts.data)
         for name in ("joint_states", "imu", "odom", "contacts"):
             watchdog.feed(name, t)
-        out.data = ros_msgs.doubles(loop.step(t).command)
+        out.data = loop.step(t).command
         loop.finish_step()
 
     for k in range(200):

@@ -1,5 +1,6 @@
 """Controller and simulator nodes as real processes over DDS (rclpy + FastDDS on loopback)."""
 
+import math
 import subprocess
 import time
 
@@ -24,6 +25,79 @@ def ros():
     yield executor
     executor.shutdown()
     rclpy.try_shutdown()
+
+
+def test_sensor_messages_become_tuples_of_floats():
+    from wann_ros.nodes import ros_msgs
+
+    q = np.array([0.0, 0.0, np.sin(np.pi / 4), np.cos(np.pi / 4)])  # yaw +90 degrees
+    imu = ros_msgs.imu_msg(0.0, "base_link", q, np.array([0.1, 0.2, 0.3]), np.zeros(3))
+    assert ros_msgs.imu_values(imu) == (tuple(q.tolist()), (0.1, 0.2, 0.3))
+    vel_world = np.array([1.0, 0.0, 0.0])
+    odom = ros_msgs.odom_msg(0.0, "world", "base", np.array([1.0, 2.0, 3.0]), q, vel_world, np.zeros(3))
+    assert odom.twist.twist.linear.y == pytest.approx(-1.0)  # nav_msgs: the twist in the base frame
+    pos, vel = ros_msgs.odom_values(odom)
+    assert pos == (1.0, 2.0, 3.0) and type(vel) is tuple
+    np.testing.assert_allclose(vel, vel_world, atol=1e-12)
+    o = odom.pose.pose.orientation
+    o.z = o.w = 0.0  # no orientation: the velocity cannot be rotated, so it is NaN (rejected)
+    assert all(math.isnan(v) for v in ros_msgs.odom_values(odom)[1])
+
+
+def test_lockstep_callbacks_publish_the_control_loop_command(ros, tmp_path):
+    """In one process: each sensor set through the node's subscription callbacks (joints in another
+    order, a NaN set in between) gives exactly the command of a ControlLoop fed the same values."""
+    from rclpy.parameter import Parameter
+
+    from wann_ros.formats import load_policy
+    from wann_ros.nodes import ros_msgs
+    from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
+    from wann_ros.nodes.controller import SUCCESS, ControllerNode
+
+    policy = write_policy(tmp_path / "p.wrp")
+    params = {"policy": str(policy), "lockstep": True, "soft_start": 0.0}
+    node = ControllerNode(
+        "lockstep_test", parameter_overrides=[Parameter(k, value=v) for k, v in params.items()]
+    )
+    ref = ControlLoop(load_policy(policy), LoopConfig(soft_start=0.0), rs.ANT_CONTROL_PERIOD)
+    ref.reset(0)
+    ref.activate()
+    rng = np.random.default_rng(1)
+    try:
+        for k in range(6):
+            t = 0.01 * (k + 1)
+            quat = np.array([0.0, 0.0, np.sin(0.1 * k), np.cos(0.1 * k)])
+            pos = np.full(8, np.nan) if k == 3 else rng.normal(size=8)
+            vel = rng.normal(size=8)
+            imu = ros_msgs.imu_msg(t, "base_link", quat, rng.normal(size=3), np.zeros(3))
+            odom = ros_msgs.odom_msg(
+                t, "world", "base", rng.normal(size=3), quat, rng.normal(size=3), np.zeros(3)
+            )
+            contacts = ros_msgs.array_msg([1.0, 0.0, 1.0, float(k % 2)])
+            joints = ros_msgs.joint_state_msg(t, rs.ANT_JOINTS[::-1], pos[::-1], vel[::-1])
+            for callback, msg in zip(
+                (node._on_imu, node._on_odom, node._on_contacts, node._on_joints),
+                (imu, odom, contacts, joints),
+                strict=True,
+            ):
+                callback(msg)
+            if k == 0:
+                assert node.trigger_configure() == SUCCESS
+                node.trigger_activate()  # answers the set that arrived while inactive
+            ref.sensors.update_imu(*ros_msgs.imu_values(imu))
+            ref.sensors.update_odom(*ros_msgs.odom_values(odom))
+            ref.sensors.update_contacts(contacts.data)
+            ref.sensors.update_joints(rs.ANT_JOINTS, pos, vel)
+            for name in ref.required:
+                ref.watchdog.feed(name, t)
+            expected = ref.step(t)
+            ref.finish_step()
+            assert node.handled == k + 1 and node.loop.last_source == expected.source
+            assert tuple(node.cmd_msg.data) == expected.command
+        assert node.loop.sensors.rejected["joint_states"] == 1
+    finally:
+        node.io.destroy_node()
+        node.destroy_node()
 
 
 def run_controller(params: dict, timeout: float = 30.0) -> subprocess.CompletedProcess:

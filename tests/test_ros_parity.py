@@ -35,7 +35,7 @@ def odom_round_trip(state):
     msg = ros_msgs.odom_msg(
         0.0, "world", "base", state.base_pos, state.base_quat, state.base_lin_vel, np.zeros(3)
     )
-    pos, vel = ros_msgs.odom_arrays(msg)
+    pos, vel = ros_msgs.odom_values(msg)
     return dataclasses.replace(state, base_pos=pos, base_lin_vel=vel)
 
 

@@ -1,5 +1,6 @@
 """The controller's plain classes (no ROS): safe command, gate, watchdog, e-stop, soft start, control loop."""
 
+import array
 import math
 
 import numpy as np
@@ -7,7 +8,15 @@ import pytest
 
 from tests.ros_helpers import ant_hebbian
 from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
-from wann_ros.nodes.safety import EStop, SafeCommand, SafetyConfigError, SafetyGate, SoftStart, Watchdog
+from wann_ros.nodes.safety import (
+    EStop,
+    SafeCommand,
+    SafetyConfigError,
+    SafetyGate,
+    SoftStart,
+    Watchdog,
+    finite,
+)
 from wann_ros.nodes.sensors import SensorCache, SpecMismatchError, check_joint_names, inputs_for
 from wann_ros.sim import robot_specs as rs
 
@@ -44,12 +53,21 @@ def test_safe_command_rejects_bad_settings():
 def test_gate_never_passes_nan_and_clamps():
     gate = SafetyGate(ANT, np.zeros(8))
     out = gate(np.full(8, 1e6))
-    np.testing.assert_array_equal(out, ANT.upper)
-    held = gate(np.array([np.nan] + [0.0] * 7))
-    np.testing.assert_array_equal(held, ANT.upper)
-    assert gate(np.full(8, np.inf)).tolist() == ANT.upper.tolist()
-    assert gate(np.zeros(3)).tolist() == ANT.upper.tolist()  # wrong size is rejected too
-    assert gate.rejected == 3
+    assert out == tuple(ANT.upper.tolist()) and all(type(x) is float for x in out)
+    assert gate(np.array([np.nan] + [0.0] * 7)) == out  # held
+    assert gate(np.full(8, np.inf)) == out
+    assert gate(np.zeros(3)) == out  # wrong size is rejected too
+    assert gate(np.zeros((8, 1))) == out  # and a wrong shape of the right length
+    assert gate.rejected == 4
+    assert gate([-1e6, 1.0] + [0.0] * 6) == (-250.0, 1.0) + (0.0,) * 6  # a list is checked alike
+    for cmd in np.random.default_rng(0).normal(0.0, 300.0, (50, 8)):  # the clamp is np.clip's
+        assert gate(cmd) == tuple(np.clip(cmd, ANT.lower, ANT.upper).tolist())
+
+
+def test_finite_sum_check_and_its_overflow_fallback():
+    assert finite((1.0, -2.0)) and finite(())
+    assert finite((1e308, 1e308))  # the sum overflows, every value is finite
+    assert not finite((1.0, math.nan)) and not finite((math.inf, -math.inf)) and not finite((-math.inf,))
 
 
 def test_watchdog_per_input():
@@ -60,6 +78,7 @@ def test_watchdog_per_input():
     assert wd.stale(1.05) == []
     assert wd.stale(1.2) == ["imu"]
     assert wd.stale(1.6) == ["imu", "joint_states"]
+    assert wd.stale(0.5) == []  # fed after "now" (a clock step back): age 0, not stale
     with pytest.raises(SafetyConfigError, match="imu"):
         Watchdog({"imu": 0.0})
 
@@ -100,6 +119,30 @@ def test_sensor_cache_reorders_by_name_and_rejects_nan():
     np.testing.assert_array_equal(cache.joint_pos, [1.0, 2.0])  # last good values kept
     assert not cache.update_imu([0, 0, 0, 2.0], [0, 0, 0])  # not a unit quaternion
     assert not cache.update_joints(["a"], [0.0], [0.0])  # joint b missing
+
+
+def test_sensor_cache_stores_tuples_and_checks_every_input():
+    cache = SensorCache(("a",))  # one joint: its own picker
+    assert cache.update_joints(["x", "a"], array.array("d", [9.0, 1.5]), array.array("d", [0.0, -2.0]))
+    assert cache.joint_pos == (1.5,) and cache.joint_vel == (-2.0,)
+    assert cache.update_joints(["a", "x"], [2.0, math.nan], [])  # NaN on an unused joint; no velocities
+    assert cache.joint_pos == (2.0,) and cache.joint_vel == (0.0,)
+    assert not cache.update_joints(["a", "x"], [1.0, 0.0], [math.inf, 0.0])
+    assert not cache.update_joints(["a", "x"], [1.0, 0.0], [0.0])  # velocities of the wrong length
+    assert cache.joint_pos == (2.0,)
+    assert cache.update_odom((1e308, 1e308, 0.0), (0.0, 0.0, 0.0))  # huge but finite
+    assert not cache.update_odom((0.0, 0.0, math.nan), (0.0, 0.0, 0.0))
+    assert not cache.update_odom((0.0, 0.0), (0.0, 0.0, 0.0))
+    assert cache.base_pos == (1e308, 1e308, 0.0) and cache.base_lin_vel == (0.0, 0.0, 0.0)
+    assert cache.update_imu((0.0, 0.0, 0.6, 0.8), (0.1, 0.2, 0.3))
+    assert not cache.update_imu((0.0, 0.0, 0.0, 1.0), (math.inf, -math.inf, 0.0))
+    assert cache.base_quat == (0.0, 0.0, 0.6, 0.8) and cache.base_ang_vel == (0.1, 0.2, 0.3)
+    assert not cache.update_contacts([]) and not cache.update_contacts([1.0, math.nan])
+    assert cache.update_contacts(array.array("d", [1.0, 0.0])) and cache.foot_contacts == (1.0, 0.0)
+    assert cache.update_odom(np.array([0.1, 0.0, 0.5], dtype=np.float32), np.zeros(3))
+    assert all(type(x) is float for x in cache.base_pos + cache.base_lin_vel)  # arrays: Python floats
+    assert cache.rejected == {"joint_states": 2, "imu": 1, "odom": 2, "contacts": 2}
+    assert cache.bad == {"joint_states": True, "imu": True, "odom": False, "contacts": False}
 
 
 def _fed_loop(**cfg) -> ControlLoop:

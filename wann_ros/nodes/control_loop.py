@@ -32,7 +32,7 @@ class LoopConfig:
 
 @dataclass
 class StepResult:
-    command: np.ndarray
+    command: tuple[float, ...]  # what the SafetyGate passed, in the policy's joint order
     source: str  # "policy", "ramp", or why the safe/held command was sent
     inference_s: float = 0.0
 
@@ -125,7 +125,7 @@ class ControlLoop:
         elif stale:
             result = StepResult(self.gate(self.safe_command()), "stale: " + ", ".join(stale))
         elif bad:
-            result = StepResult(self.gate.last.copy(), "rejected sensor values: " + ", ".join(bad))
+            result = StepResult(self.gate.last, "rejected sensor values: " + ", ".join(bad))
         else:
             if self.last_source not in ("policy", "ramp") and not self.last_source.startswith("rejected"):
                 self.soft_start.start(now)  # coming back from a safe command: ramp in again
@@ -145,13 +145,13 @@ class ControlLoop:
         # float32, as the gymnasium envs hand observations to policies in training
         obs = self.build_observation(self.sensors.robot_state(self.prev_action)).astype(np.float32)
         if not all_finite(obs):
-            return StepResult(self.gate.last.copy(), "non-finite observation")
+            return StepResult(self.gate.last, "non-finite observation")
         t0 = time.perf_counter()
         action = np.asarray(self.policy.act(obs, **self._act_kwargs), dtype=np.float64)
         dt = time.perf_counter() - t0
         self.stats.record_inference(dt)
         if action.shape != (self.spec.action.size,) or not all_finite(action):
-            return StepResult(self.gate.last.copy(), "non-finite policy action", dt)
+            return StepResult(self.gate.last, "non-finite policy action", dt)
         self.prev_action = action
         command = self.spec.action.to_command(action)
         ramp = self.soft_start.fraction(now) < 1.0

@@ -106,7 +106,6 @@ class ControllerNode(LifecycleNode):
         self.create_service(SetBool, "~/estop", self._on_estop)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.add_on_set_parameters_callback(self._on_params)
-        self.seen_joint_names: tuple[str, ...] = ()
         self.latest: dict[str, tuple[object, float]] = {}
         self.cmd_msg = Float64MultiArray()
 
@@ -132,10 +131,11 @@ class ControllerNode(LifecycleNode):
             self.arrivals[name] += 1
             if stamp is not None and self.lockstep:
                 self.lockstep_stamp = max(self.lockstep_stamp, stamp)
-            self.latest[name] = (msg, self._now())
+            now = self._now()
+            self.latest[name] = (msg, now)
             if self.loop is None:
                 return
-            self._apply(name, msg, self._now())
+            self._apply(name, msg, now)
             if self.lockstep:
                 self._lockstep_tick()
 
@@ -144,9 +144,9 @@ class ControllerNode(LifecycleNode):
         if name == "joint_states":
             ok = sensors.update_joints(msg.name, msg.position, msg.velocity)
         elif name == "imu":
-            ok = sensors.update_imu(*ros_msgs.imu_arrays(msg))
+            ok = sensors.update_imu(*ros_msgs.imu_values(msg))
         elif name == "odom":
-            ok = sensors.update_odom(*ros_msgs.odom_arrays(msg))
+            ok = sensors.update_odom(*ros_msgs.odom_values(msg))
         else:
             ok = sensors.update_contacts(msg.data)
         if ok:
@@ -156,7 +156,6 @@ class ControllerNode(LifecycleNode):
 
     # ---- sensor callbacks ----------------------------------------------------------------------
     def _on_joints(self, msg: JointState) -> None:
-        self.seen_joint_names = tuple(msg.name)
         self._received("joint_states", msg, ros_msgs.to_seconds(msg.header.stamp))
 
     def _on_imu(self, msg: Imu) -> None:
@@ -181,7 +180,7 @@ class ControllerNode(LifecycleNode):
 
     def _tick(self) -> None:
         result = self.loop.step(self._now())
-        self.cmd_msg.data = ros_msgs.doubles(result.command)  # one message object, refilled every tick
+        self.cmd_msg.data = result.command  # one message object, refilled every tick
         self.cmd_pub.publish(self.cmd_msg)
         self.loop.finish_step()  # e.g. the Hebbian weight update, off the sensor-to-command path
 
@@ -259,7 +258,7 @@ class ControllerNode(LifecycleNode):
                 raise SpecMismatchError(
                     f"no message on /joint_states within startup_timeout={self._param('startup_timeout')} s"
                 )
-            check_joint_names(spec.action.joint_names, self.seen_joint_names)
+            check_joint_names(spec.action.joint_names, self.latest["joint_states"][0].name)
             if missing:
                 raise SpecMismatchError(
                     f"the policy's observation needs inputs {list(loop.required)}, but nothing arrived on "

@@ -1,4 +1,7 @@
-"""Conversions between ROS messages and the numpy arrays the plain classes use. Imports only message types.
+"""Conversions between ROS messages and the values the plain classes use. Imports only message types.
+
+Incoming sensor messages become tuples of floats (what ``SensorCache`` stores), not arrays: a few numbers
+per message, read on every control step.
 
 Odometry follows REP 105 / nav_msgs: the pose is in ``header.frame_id`` (the world), the twist in
 ``child_frame_id`` (the base); ``RobotState`` wants the linear velocity in the world frame, so it is rotated.
@@ -69,9 +72,10 @@ def imu_msg(stamp: float, frame: str, quat_xyzw: np.ndarray, ang_vel: np.ndarray
     return msg
 
 
-def imu_arrays(msg: Imu) -> tuple[np.ndarray, np.ndarray]:
+def imu_values(msg: Imu) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Orientation (x, y, z, w) and angular velocity."""
     o, w = msg.orientation, msg.angular_velocity
-    return np.array([o.x, o.y, o.z, o.w]), np.array([w.x, w.y, w.z])
+    return (o.x, o.y, o.z, o.w), (w.x, w.y, w.z)
 
 
 def odom_msg(
@@ -97,16 +101,18 @@ def odom_msg(
     return msg
 
 
-def odom_arrays(msg: Odometry) -> tuple[np.ndarray, np.ndarray]:
-    """Base position and linear velocity, both in the world frame."""
-    p, o = msg.pose.pose.position, msg.pose.pose.orientation
+def odom_values(msg: Odometry) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Base position and linear velocity, both in the world frame (NaN velocity for a bad orientation)."""
+    pose = msg.pose.pose
+    p, o = pose.position, pose.orientation
     lv = msg.twist.twist.linear
-    n = math.sqrt(o.x * o.x + o.y * o.y + o.z * o.z + o.w * o.w)
+    x, y, z, w = o.x, o.y, o.z, o.w
+    n = math.sqrt(x * x + y * y + z * z + w * w)
     if math.isfinite(n) and n > 0:
-        v_world = np.array(rotate((o.x / n, o.y / n, o.z / n, o.w / n), (lv.x, lv.y, lv.z)))
+        v_world = rotate((x / n, y / n, z / n, w / n), (lv.x, lv.y, lv.z))
     else:
-        v_world = np.full(3, np.nan)
-    return np.array([p.x, p.y, p.z]), v_world
+        v_world = (math.nan, math.nan, math.nan)
+    return (p.x, p.y, p.z), v_world
 
 
 def array_msg(values: Sequence[float]) -> Float64MultiArray:

@@ -7,13 +7,20 @@ without ROS and shared by every way of running a policy.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from wann_ros.policies.spec import ActionSpec, all_finite
+from wann_ros.policies.spec import ActionSpec
 
 SAFE_MODES = ("zero", "damping", "hold")
+
+
+def finite(values: Sequence[float]) -> bool:
+    """True when no value is NaN or inf. One float sum settles it (a NaN or inf anywhere makes it
+    non-finite); only an overflowing sum of huge finite values falls back to checking each value."""
+    return math.isfinite(sum(values)) or all(map(math.isfinite, values))
 
 
 class SafetyConfigError(ValueError):
@@ -47,7 +54,7 @@ class SafeCommand:
         """Forget the latched hold pose (call when the policy takes over again)."""
         self._held = None
 
-    def __call__(self, joint_pos: np.ndarray | None, joint_vel: np.ndarray | None) -> np.ndarray:
+    def __call__(self, joint_pos: Sequence[float] | None, joint_vel: Sequence[float] | None) -> np.ndarray:
         a = self.action
         n = a.size
         pos = _finite_or(joint_pos, n)
@@ -67,7 +74,7 @@ class SafeCommand:
         return np.clip(cmd, a.lower, a.upper)
 
 
-def _finite_or(x: np.ndarray | None, n: int) -> np.ndarray | None:
+def _finite_or(x: Sequence[float] | None, n: int) -> np.ndarray | None:
     if x is None:
         return None
     arr = np.asarray(x, dtype=np.float64)
@@ -78,23 +85,29 @@ class SafetyGate:
     """Last line before publishing: clamps to the joint limits and never lets NaN/inf through.
 
     A non-finite command is rejected and the last command that passed is held (the safe command
-    given at construction until one has passed).
+    given at construction until one has passed). Commands come out as tuples of floats: immutable, so
+    the held one is shared without copies, and ready for a message's ``float64[]`` field.
     """
 
     def __init__(self, action: ActionSpec, initial: np.ndarray) -> None:
         self.action = action
         self.rejected = 0
-        self.last = np.clip(np.asarray(initial, dtype=np.float64), action.lower, action.upper)
-        if self.last.shape != (action.size,) or not np.all(np.isfinite(self.last)):
+        self._limits = list(zip(action.lower.tolist(), action.upper.tolist(), strict=True))
+        last = np.clip(np.asarray(initial, dtype=np.float64), action.lower, action.upper)
+        if last.shape != (action.size,) or not np.all(np.isfinite(last)):
             raise SafetyConfigError("initial safe command must be finite, one value per joint")
+        self.last: tuple[float, ...] = tuple(last.tolist())
 
-    def __call__(self, command: np.ndarray) -> np.ndarray:
+    def __call__(self, command: Sequence[float]) -> tuple[float, ...]:
         cmd = np.asarray(command, dtype=np.float64)
-        if cmd.shape != (self.action.size,) or not all_finite(cmd):
-            self.rejected += 1
-            return self.last.copy()
-        self.last = np.clip(cmd, self.action.lower, self.action.upper)
-        return self.last.copy()
+        if cmd.shape == (self.action.size,):
+            values = cmd.tolist()
+            if finite(values):
+                limits = zip(values, self._limits, strict=True)
+                self.last = tuple([lo if x < lo else hi if x > hi else x for x, (lo, hi) in limits])
+                return self.last
+        self.rejected += 1
+        return self.last
 
 
 class Watchdog:
@@ -116,7 +129,9 @@ class Watchdog:
         return {k: (math.inf if t is None else max(0.0, now - t)) for k, t in self.last.items()}
 
     def stale(self, now: float) -> list[str]:
-        return [k for k, age in self.ages(now).items() if age > self.timeouts[k]]
+        """Inputs whose age (see ``ages``) exceeds their timeout."""
+        timeouts = self.timeouts
+        return [k for k, t in self.last.items() if t is None or now - t > timeouts[k]]
 
 
 class EStop:

@@ -8,11 +8,12 @@ and marks its input as ``bad`` until a good one arrives; the last good values ar
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from wann_ros.policies.spec import all_finite
+from wann_ros.nodes.safety import finite
 from wann_ros.sim.observation import RobotState
 
 INPUT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -56,25 +57,40 @@ def check_joint_names(policy_joints: Sequence[str], robot_joints: Sequence[str])
         )
 
 
+def _plain(values: Sequence[float]) -> Sequence[float]:
+    """A numpy array as a list of Python floats (float32 elements would keep float32 arithmetic
+    downstream); any other sequence (a message's array, a tuple) as it is."""
+    return values.tolist() if isinstance(values, np.ndarray) else values
+
+
+def _picker(index: Sequence[int]) -> Callable[[Sequence[float]], tuple[float, ...]]:
+    """``values -> (values[i] for i in index)`` as a tuple, in one C call."""
+    if len(index) == 1:
+        i = index[0]
+        return lambda values: (values[i],)
+    return operator.itemgetter(*index)
+
+
 class SensorCache:
-    """Latest good sensor values; joint values are stored in the policy's joint order."""
+    """Latest good sensor values as tuples of floats (each message is read once, no arrays on the hot
+    path); joint values are stored in the policy's joint order."""
 
     def __init__(self, joint_names: Sequence[str]) -> None:
         self.joint_names = tuple(joint_names)
         n = len(self.joint_names)
-        self.joint_pos = np.zeros(n)
-        self.joint_vel = np.zeros(n)
-        self.base_pos: np.ndarray | None = None
-        self.base_quat: np.ndarray | None = None
-        self.base_lin_vel: np.ndarray | None = None
-        self.base_ang_vel: np.ndarray | None = None
-        self.foot_contacts: np.ndarray | None = None
+        self.joint_pos: tuple[float, ...] = (0.0,) * n
+        self.joint_vel: tuple[float, ...] = (0.0,) * n
+        self.base_pos: tuple[float, ...] | None = None
+        self.base_quat: tuple[float, ...] | None = None
+        self.base_lin_vel: tuple[float, ...] | None = None
+        self.base_ang_vel: tuple[float, ...] | None = None
+        self.foot_contacts: tuple[float, ...] | None = None
         self.count = dict.fromkeys(INPUTS, 0)
         self.rejected = dict.fromkeys(INPUTS, 0)
         self.bad = dict.fromkeys(INPUTS, False)
         self.last_error = ""
-        self._names: tuple[str, ...] = ()  # the last accepted JointState name list and its index
-        self._index = np.zeros(0, dtype=np.intp)
+        self._names: tuple[str, ...] = ()  # the last accepted JointState name list and its picker
+        self._pick: Callable[[Sequence[float]], tuple[float, ...]] = tuple
 
     def _reject(self, name: str, why: str) -> bool:
         self.rejected[name] += 1
@@ -90,45 +106,44 @@ class SensorCache:
     def update_joints(self, names: Sequence[str], pos: Sequence[float], vel: Sequence[float]) -> bool:
         """A JointState: names, positions and (possibly empty) velocities; any order, extra joints ok."""
         names = tuple(names)
-        p = np.asarray(pos, dtype=np.float64)
-        v = np.asarray(vel, dtype=np.float64) if len(vel) else np.zeros(len(names))
-        if p.shape != (len(names),) or v.shape != (len(names),):
+        n = len(names)
+        if len(pos) != n or len(vel) not in (0, n):
             return self._reject("joint_states", "names, positions and velocities differ in length")
-        if names != self._names:  # the index is worked out once per name list, not per message
-            index = {n: i for i, n in enumerate(names)}
+        if names != self._names:  # the picker is worked out once per name list, not per message
+            index = {name: i for i, name in enumerate(names)}
             missing = [j for j in self.joint_names if j not in index]
             if missing:
                 return self._reject("joint_states", f"joint {missing[0]!r} missing")
             self._names = names
-            self._index = np.array([index[j] for j in self.joint_names], dtype=np.intp)
-        p, v = p[self._index], v[self._index]
-        if not (all_finite(p) and all_finite(v)):
+            self._pick = _picker([index[j] for j in self.joint_names])
+        p = self._pick(_plain(pos))
+        v = self._pick(_plain(vel)) if len(vel) else (0.0,) * len(p)
+        if not (finite(p) and finite(v)):
             return self._reject("joint_states", "NaN/inf in positions or velocities")
         self.joint_pos, self.joint_vel = p, v
         return self._accept("joint_states")
 
     def update_imu(self, quat_xyzw: Sequence[float], ang_vel: Sequence[float]) -> bool:
-        q = np.asarray(quat_xyzw, dtype=np.float64)
-        w = np.asarray(ang_vel, dtype=np.float64)
-        if q.shape != (4,) or w.shape != (3,) or not (all_finite(q) and all_finite(w)):
+        q, w = tuple(_plain(quat_xyzw)), tuple(_plain(ang_vel))
+        if len(q) != 4 or len(w) != 3 or not (finite(q) and finite(w)):
             return self._reject("imu", "orientation/angular velocity not finite")
-        norm = math.sqrt(float(q @ q))
+        x, y, z, qw = q
+        norm = math.sqrt(x * x + y * y + z * z + qw * qw)
         if not math.isclose(norm, 1.0, abs_tol=1e-3):
             return self._reject("imu", f"orientation quaternion has norm {norm:.4f}, not 1")
         self.base_quat, self.base_ang_vel = q, w  # not renormalised: the numbers stay the sensor's
         return self._accept("imu")
 
     def update_odom(self, pos: Sequence[float], lin_vel: Sequence[float]) -> bool:
-        p = np.asarray(pos, dtype=np.float64)
-        v = np.asarray(lin_vel, dtype=np.float64)
-        if p.shape != (3,) or v.shape != (3,) or not (all_finite(p) and all_finite(v)):
+        p, v = tuple(_plain(pos)), tuple(_plain(lin_vel))
+        if len(p) != 3 or len(v) != 3 or not (finite(p) and finite(v)):
             return self._reject("odom", "position/velocity not finite")
         self.base_pos, self.base_lin_vel = p, v
         return self._accept("odom")
 
     def update_contacts(self, values: Sequence[float]) -> bool:
-        c = np.asarray(values, dtype=np.float64)
-        if c.ndim != 1 or c.size == 0 or not all_finite(c):
+        c = tuple(_plain(values))
+        if not c or not finite(c):
             return self._reject("contacts", "contact values empty or not finite")
         self.foot_contacts = c
         return self._accept("contacts")
@@ -136,8 +151,8 @@ class SensorCache:
     def robot_state(self, prev_action: np.ndarray | None) -> RobotState:
         return RobotState(
             joint_names=self.joint_names,
-            joint_pos=self.joint_pos.copy(),
-            joint_vel=self.joint_vel.copy(),
+            joint_pos=self.joint_pos,
+            joint_vel=self.joint_vel,
             base_pos=self.base_pos,
             base_quat=self.base_quat,
             base_lin_vel=self.base_lin_vel,
