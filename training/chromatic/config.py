@@ -38,6 +38,14 @@ class ChromaticConfig:
     output_activation: str = "tanh"
     morphologies: tuple[str, ...] | None = None  # None: the task's own
     max_steps: int | None = None
+    # the policy's weights and biases are param_scale x the ES vector (sigma, lr, init_std in its units)
+    param_scale: float = 1.0
+    # start from the weights a Hebbian policy file grows in one episode (training/chromatic/warm_start.py):
+    # ``learned`` from their k-means colouring into P classes, ``dense`` from the weights themselves
+    warm_start: str | None = None
+    warm_start_step: int = 400  # policy steps of plasticity before the snapshot
+    warm_start_seed: int = 0
+    warm_start_morphology: str = "standard"
 
     def __post_init__(self) -> None:
         if self.structure not in STRUCTURES:
@@ -60,3 +68,10 @@ class ChromaticConfig:
             raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+        if not self.param_scale > 0:
+            raise ValueError(f"param_scale must be > 0, got {self.param_scale}")
+        if self.warm_start is not None:
+            if self.structure not in ("learned", "dense"):
+                raise ValueError(f"warm_start needs structure learned or dense, got {self.structure!r}")
+            if self.warm_start_step < 1:
+                raise ValueError(f"warm_start_step must be >= 1, got {self.warm_start_step}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from training.checkpoint import load_checkpoint
 from training.chromatic.config import ChromaticConfig
 from training.chromatic.search import make_search
+from training.chromatic.warm_start import describe
 from training.config import from_dict
 from training.rundir import RunDir
 from wann_ros.policies.spec import Provenance
@@ -61,6 +62,7 @@ def export_run(run_dir: str | Path, out: str | Path, which: str = "best", dtype:
             "which": which,
             "run_dir": str(run.path),
             "git_commit": meta.get("git_commit", "unknown"),
+            **({"warm_start": describe(config)} if config.warm_start else {}),
         },
     )
     policy.spec = dataclasses.replace(policy.spec, provenance=provenance)

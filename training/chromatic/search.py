@@ -18,6 +18,7 @@ from training.chromatic.config import ChromaticConfig
 from training.chromatic.controller import ColouringController, FixedColouring
 from training.chromatic.recurrent import RecurrentColouringController
 from training.chromatic.structures import Candidate, Layout, toeplitz_colours
+from training.chromatic.warm_start import warm_start
 from training.evaluation import EvalResult
 from training.seeding import strategy_seed
 from training.strategies import OpenAIES
@@ -29,11 +30,15 @@ SWINGUP_BATCH = "training.chromatic.batch:evaluate_swingup"
 Colouring = ColouringController | RecurrentColouringController | FixedColouring
 
 
-def make_colouring(config: ChromaticConfig, layout: Layout, rng: np.random.Generator) -> Colouring:
-    """The colouring distribution of ``config.structure`` and ``config.controller`` (``rng`` draws the
-    start colouring, the recurrent controller's initial weights, or the fixed random colouring)."""
+def make_colouring(
+    config: ChromaticConfig, layout: Layout, rng: np.random.Generator, start: np.ndarray | None = None
+) -> Colouring:
+    """The colouring distribution of ``config.structure`` and ``config.controller``, centred on
+    ``start`` (``None``: ``rng`` draws it; ``rng`` also draws the recurrent controller's initial weights
+    or the fixed random colouring)."""
     if config.structure in ("learned", "masked"):
-        start = rng.integers(0, layout.choices, layout.n_edges)
+        if start is None:
+            start = rng.integers(0, layout.choices, layout.n_edges)
         if config.controller == "recurrent":
             return RecurrentColouringController(
                 layout.n_edges,
@@ -145,6 +150,7 @@ def make_search(config: ChromaticConfig, task_name: str, seed: int) -> Chromatic
         "colors": config.colors,
         "hidden_activation": config.hidden_activation,
         "output_activation": config.output_activation,
+        "param_scale": config.param_scale,
     }
     runner_args = {} if config.max_steps is None else {"max_steps": config.max_steps}
     task = make_task(
@@ -163,6 +169,9 @@ def make_search(config: ChromaticConfig, task_name: str, seed: int) -> Chromatic
     layout = Layout.create(sizes, config.structure, config.colors)
     init_seq, es_seq, colour_seq, draw_seq = strategy_seed(seed).spawn(4)
     x0 = np.random.default_rng(init_seq).normal(0.0, config.init_std, layout.dim)
+    start = None
+    if config.warm_start is not None:
+        x0, start = warm_start(config, layout, task)
     strategy = OpenAIES.from_config(x0, config, es_seq)
-    colouring = make_colouring(config, layout, np.random.default_rng(draw_seq))
+    colouring = make_colouring(config, layout, np.random.default_rng(draw_seq), start)
     return ChromaticSearch(config, layout, strategy, colouring, np.random.default_rng(colour_seq), task)

@@ -108,9 +108,11 @@ def make_policy(
     spec: PolicySpec,
     hidden_activation: str = "tanh",
     output_activation: str = "tanh",
+    param_scale: float = 1.0,
 ) -> ChromaticPolicy | StaticPolicy:
-    """The deployable policy of ``candidate`` (chromatic for the colourings, static otherwise)."""
-    params = np.asarray(candidate.params, dtype=np.float64)
+    """The deployable policy of ``candidate`` (chromatic for the colourings, static otherwise); its
+    weights and biases are ``param_scale`` times the candidate's parameters."""
+    params = np.asarray(candidate.params, dtype=np.float64) * param_scale
     if params.shape != (layout.dim,):
         raise ValueError(
             f"{layout.structure} network {list(layout.sizes)} needs {layout.dim} parameters, "
@@ -148,9 +150,10 @@ def build_policy(
     colors: int,
     hidden_activation: str = "tanh",
     output_activation: str = "tanh",
+    param_scale: float = 1.0,
 ) -> ChromaticPolicy | StaticPolicy:
     """The engine's builder ``(candidate, env, **args) -> Policy``."""
     kind = "chromatic" if structure in CHROMATIC else "static"
     spec = policy_spec_for(env, kind)
     layout = Layout.create(mlp_sizes(spec, hidden), structure, colors)
-    return make_policy(candidate, layout, spec, hidden_activation, output_activation)
+    return make_policy(candidate, layout, spec, hidden_activation, output_activation, param_scale)
