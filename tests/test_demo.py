@@ -26,5 +26,5 @@ def test_demo_walks_is_damaged_and_writes_summary_and_plot(tmp_path):
     assert summary["distance_m"] > 0.1  # the shipped policy walks forward from the first seconds
     assert summary["weight_norm_end"] > summary["weight_norm_start"] > 0  # Hebbian weights adapt online
     assert (out / "demo.png").stat().st_size > 10_000
-    assert "[left front leg damaged]" in done.stdout
+    assert "[damage: left_front]" in done.stdout
     assert re.search(r"stopped all nodes: exit codes \{\d+: 0, \d+: 0\}", done.stdout)

@@ -85,17 +85,17 @@ def format_summary(s: dict[str, Any]) -> str:
         f"kind            {s['kind']}",
         f"parameters      {s['parameters']}",
     ]
-    lines += [f"  {k:<22}{v}" for k, v in s["network"].items()]
+    lines += [f"  {k:<21} {v}" for k, v in s["network"].items()]
     norm = s["observation"]["normalized"]
     steps = [k for k in ("mean", "std") if norm[k]] + ([f"clip {norm['clip']:g}"] if norm["clip"] else [])
     lines.append(f"observation     {s['observation']['size']} values, normalised: {', '.join(steps) or 'no'}")
     for term in s["observation"]["terms"]:
         params = f" {term['params']}" if term["params"] else ""
-        lines.append(f"  {term['name']:<22}{term['size']}{params}")
+        lines.append(f"  {term['name']:<21} {term['size']}{params}")
     lines.append(f"action          {len(s['action']['joints'])} joints, {s['action']['mode']} commands")
     for j in s["action"]["joints"]:
         lines.append(
-            f"  {j['name']:<22}offset {j['offset']:+.4g} scale {j['scale']:.4g} "
+            f"  {j['name']:<21} offset {j['offset']:+.4g} scale {j['scale']:.4g} "
             f"limits [{j['lower']:.4g}, {j['upper']:.4g}]"
         )
     period = s["control_period"]
@@ -103,8 +103,8 @@ def format_summary(s: dict[str, Any]) -> str:
     prov = s["provenance"]
     lines.append("provenance")
     for key in ("task", "seed", "generation", "score", "command"):
-        lines.append(f"  {key:<22}{prov[key]}")
-    lines += [f"  {k:<22}{v}" for k, v in prov["extra"].items()]
+        lines.append(f"  {key:<21} {prov[key]}")
+    lines += [f"  {k:<21} {v}" for k, v in prov["extra"].items()]
     return "\n".join(lines)
 
 

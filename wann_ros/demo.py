@@ -67,7 +67,9 @@ def placeholder_policy(out: Path, seed: int) -> Path:
     return path
 
 
-def plot(path: Path, track: np.ndarray, norms: np.ndarray, damage_time: float, title: str) -> None:
+def plot(
+    path: Path, track: np.ndarray, norms: np.ndarray, damage_time: float, damage: str, title: str
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -81,7 +83,7 @@ def plot(path: Path, track: np.ndarray, norms: np.ndarray, damage_time: float, t
     ax2.set_ylabel("weight norm (all layers)")
     ax2.set_xlabel("sim time (s)")
     for ax in (ax1, ax2):
-        ax.axvline(damage_time, color="red", ls="--", label="left front leg damaged")
+        ax.axvline(damage_time, color="red", ls="--", label=f"damage: {damage}")
         ax.grid(alpha=0.3)
     ax1.legend(loc="upper left")
     ax1.set_title(title)
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 norm = monitor.weight_norm()
                 state = monitor.diagnostics.get("source", "waiting for the controller")
                 norm_text = "-" if norm is None else f"{norm:.4f}"
-                damaged = "  [left front leg damaged]" if t >= damage_time else ""
+                damaged = f"  [damage: {args.damage}]" if t >= damage_time else ""
                 print(
                     f"[demo] t={t:6.2f} s  distance={monitor.distance():7.3f} m  "
                     f"speed={monitor.speed():6.3f} m/s  weight_norm={norm_text}  ({state}){damaged}",
@@ -212,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     title = f"Ant, {policy_path.name}: damage {args.damage} at {damage_time:g} s"
     if note.startswith("PLACEHOLDER"):
         title = "PLACEHOLDER (random, untrained) " + title
-    plot(png, track, norms, damage_time, title)
+    plot(png, track, norms, damage_time, args.damage, title)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"[demo] {json.dumps(summary)}")
     print(f"[demo] wrote {png} and {args.out / 'summary.json'}")
