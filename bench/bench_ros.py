@@ -97,10 +97,11 @@ def idle_spin_us(spins: int = 2000) -> float:
     return cost
 
 
-def in_process_set_us(policy: Path, sets: int = 3000) -> float:
-    """Microseconds of the controller's own work per sensor set, without DDS: the four message
-    conversions and sensor checks, one ``ControlLoop.step`` (observation, policy, safety) and the
-    command message, as the node does them."""
+def in_process_set_us(policy: Path, sets: int = 3000, gap: float = 0.0) -> float:
+    """Median microseconds of the controller's own work per sensor set, without DDS: the four message
+    conversions and sensor checks, one ``ControlLoop.step`` (observation, policy, safety), the command
+    message and the deferred plastic update, as the node does them; ``gap`` seconds of sleep between
+    sets (the robot's period) let the rest of the machine run in between, as it does at a real rate."""
     from wann_ros.formats import load_policy
     from wann_ros.nodes import ros_msgs
     from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
@@ -127,10 +128,14 @@ def in_process_set_us(policy: Path, sets: int = 3000) -> float:
 
     for k in range(200):
         one_set(0.01 * k)
-    start = time.perf_counter()
+    times = np.empty(sets)
     for k in range(sets):
+        if gap:
+            time.sleep(gap)
+        start = time.perf_counter()
         one_set(2.0 + 0.01 * k)
-    return (time.perf_counter() - start) / sets * 1e6
+        times[k] = time.perf_counter() - start
+    return float(np.median(times)) * 1e6
 
 
 def rss_mb(pid: int) -> float:
@@ -300,7 +305,12 @@ def main() -> int:
     results = []
     try:
         print(f"idle spin_once of a plain rclpy node: {idle_spin_us():.0f} us", flush=True)
-        print(f"controller work per sensor set, in-process: {in_process_set_us(policy):.0f} us", flush=True)
+        work = [in_process_set_us(policy, n, gap) for n, gap in ((3000, 0.0), (500, 0.002), (300, 0.01))]
+        print(
+            "controller work per sensor set, in-process (median): {:.0f} us back to back, {:.0f} us 2 ms "
+            "apart, {:.0f} us 10 ms apart".format(*work),
+            flush=True,
+        )
         for rate in args.rates:
             runs: dict[str, list[dict]] = {"echo": [], "echo4": [], "controller": []}
             for _ in range(args.repeats):  # alternate the targets so a machine's mood hits all alike
