@@ -1,5 +1,7 @@
 """Chromatic warm start: k-means colouring of a Hebbian network's grown weights, ``param_scale``."""
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from training.chromatic.structures import Candidate, Layout, make_policy
 from training.chromatic.warm_start import hebbian_snapshot, kmeans_colours
 from training.cli import main
 from training.config import load_config
+from wann_ros.formats import load_policy
 
 TINY_HEBBIAN = "generations: 1\npopsize: 2\nepisodes: 1\nhidden: [6]\nmax_steps: 25\n"
 
@@ -93,3 +96,17 @@ def test_warm_start_refuses_a_mismatch(tmp_path, hebbian_file):
         ChromaticConfig(structure="toeplitz", warm_start=str(hebbian_file))
     with pytest.raises(ValueError, match="param_scale must be > 0"):
         ChromaticConfig(param_scale=0.0)
+
+
+def test_exported_policy_records_the_warm_start_file(tmp_path, hebbian_file):
+    path = tmp_path / "warm.yaml"
+    path.write_text(
+        f"popsize: 2\nhidden: [6]\nmax_steps: 25\nwarm_start: {hebbian_file}\nwarm_start_step: 7\n"
+    )
+    run, out = tmp_path / "run", tmp_path / "warm.chroma"
+    args = ["chromatic", "--task", "ant", "--config", str(path), "--generations", "1", "--backend", "serial"]
+    assert main([*args, "--no-progress", "--run-dir", str(run)]) == 0
+    assert main(["chromatic-export", str(run), str(out), "--which", "final"]) == 0
+    warm = load_policy(out).spec.provenance.extra["warm_start"]
+    assert warm["sha256"] == hashlib.sha256(hebbian_file.read_bytes()).hexdigest()
+    assert (warm["step"], warm["seed"], warm["morphology"]) == (7, 0, "standard")

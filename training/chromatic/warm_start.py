@@ -9,6 +9,7 @@ and pool (``learned``); the ``dense`` structure starts from the weights themselv
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,6 @@ def warm_start(config: ChromaticConfig, layout: Layout, task: Task) -> tuple[np.
 
 def describe(config: ChromaticConfig) -> dict[str, Any]:
     """What a run records about its warm start (the file's sha256 pins the exact weights)."""
-    import hashlib
-
     data = Path(config.warm_start).read_bytes()
     return {
         "file": str(config.warm_start),
