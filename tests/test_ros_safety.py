@@ -15,9 +15,9 @@ from wann_ros.nodes.safety import (
     SafetyGate,
     SoftStart,
     Watchdog,
-    finite,
 )
 from wann_ros.nodes.sensors import SensorCache, SpecMismatchError, check_joint_names, inputs_for
+from wann_ros.policies.spec import finite
 from wann_ros.sim import robot_specs as rs
 
 ANT = rs.ant_action_spec()

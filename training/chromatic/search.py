@@ -168,9 +168,9 @@ def make_search(config: ChromaticConfig, task_name: str, seed: int) -> Chromatic
         env.close()
     layout = Layout.create(sizes, config.structure, config.colors)
     init_seq, es_seq, colour_seq, draw_seq = strategy_seed(seed).spawn(4)
-    x0 = np.random.default_rng(init_seq).normal(0.0, config.init_std, layout.dim)
-    start = None
-    if config.warm_start is not None:
+    if config.warm_start is None:
+        x0, start = np.random.default_rng(init_seq).normal(0.0, config.init_std, layout.dim), None
+    else:
         x0, start = warm_start(config, layout, task)
     strategy = OpenAIES.from_config(x0, config, es_seq)
     colouring = make_colouring(config, layout, np.random.default_rng(draw_seq), start)

@@ -12,15 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from wann_ros.policies.spec import ActionSpec
+from wann_ros.policies.spec import ActionSpec, finite
 
 SAFE_MODES = ("zero", "damping", "hold")
-
-
-def finite(values: Sequence[float]) -> bool:
-    """True when no value is NaN or inf. One float sum settles it (a NaN or inf anywhere makes it
-    non-finite); only an overflowing sum of huge finite values falls back to checking each value."""
-    return math.isfinite(sum(values)) or all(map(math.isfinite, values))
 
 
 class SafetyConfigError(ValueError):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from wann_ros.nodes.safety import finite
+from wann_ros.policies.spec import finite
 from wann_ros.sim.observation import RobotState
 
 INPUT_FIELDS: dict[str, tuple[str, ...]] = {

@@ -33,7 +33,7 @@ class RobotState:
     Frames: ``base_pos`` and ``base_lin_vel`` in the world frame (odometry); ``base_quat`` is the
     base orientation in the world frame as (x, y, z, w) (IMU / odometry); ``base_ang_vel`` in the base
     frame (IMU gyro). Joint arrays follow ``joint_names``. A vector field is a numpy array or a tuple of
-    floats (the simulator passes pybullet's tuples on; the controller node fills arrays).
+    floats (the simulator passes pybullet's tuples on, the controller node its sensor tuples).
 
     ``centroid_xy`` is the planar point a walk target's heading is measured from; pybullet_envs walkers
     use the mean of their part positions (see docs/simulation.md). When ``None`` the builder uses
