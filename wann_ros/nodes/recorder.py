@@ -65,7 +65,11 @@ class BagRecorder(Node):
 
     def close(self) -> None:
         self.writer.close()
-        self.get_logger().info(f"bag closed: {self.count} messages")
+        text = f"bag closed: {self.count} messages"
+        if rclpy.ok():
+            self.get_logger().info(text)
+        else:  # after Ctrl-C the context is down and /rosout cannot take the line
+            print(f"[bag_recorder] {text}", file=sys.stderr, flush=True)
 
 
 def main(args: list[str] | None = None) -> int:
