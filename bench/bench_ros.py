@@ -29,11 +29,12 @@ sys.path.insert(0, str(ROOT))
 TOPIC = "/joint_group_effort_controller/commands"
 
 
-def echo_main(all_inputs: bool) -> int:
+def echo_main(all_inputs: bool, cpus: str) -> int:
     """The bare echo node: a default rclpy node, JointState in -> Float64MultiArray out, nothing else.
     With ``all_inputs`` it is built like the controller's I/O node (no parameter services, no default QoS
     event handlers), also subscribes to IMU, odometry and contacts and answers once a complete set
-    arrived (the controller's lock-step rule): what the controller pays before its own work."""
+    arrived (the controller's lock-step rule): what the controller pays before its own work. ``cpus``
+    pins it as the controller's ``cpu_affinity`` parameter pins the controller."""
     import rclpy
     from nav_msgs.msg import Odometry
     from rclpy.event_handler import SubscriptionEventCallbacks
@@ -41,9 +42,12 @@ def echo_main(all_inputs: bool) -> int:
     from sensor_msgs.msg import Imu, JointState
     from std_msgs.msg import Float64MultiArray
 
+    from wann_ros.nodes.processes import parse_cpus, pin_process
     from wann_ros.nodes.ros_msgs import reliable_qos
 
     rclpy.init()
+    if cpus:
+        pin_process(parse_cpus(cpus))
     if all_inputs:
         node = Node("echo4", start_parameter_services=False)
         events = {"event_callbacks": SubscriptionEventCallbacks(use_default_callbacks=False)}
@@ -217,7 +221,7 @@ def make_robot():
     return Robot()
 
 
-def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Path) -> dict:
+def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Path, cpus: str = "") -> dict:
     from rclpy.executors import SingleThreadedExecutor
 
     from wann_ros.nodes.monitor import RunMonitor
@@ -226,19 +230,14 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
     if kind in ("echo", "echo4"):
         import subprocess
 
-        proc = subprocess.Popen([sys.executable, __file__, f"--{kind}"], start_new_session=True)
+        cmd = [sys.executable, __file__, f"--{kind}", "--cpus", cpus]
+        proc = subprocess.Popen(cmd, start_new_session=True)
     else:
-        proc = start_node(
-            "controller_node",
-            {
-                "policy": str(policy),
-                "lockstep": True,
-                "rate": rate,
-                "soft_start": 0.0,
-                "startup_timeout": 10.0,
-            },
-            log_dir / f"controller_{rate:g}.log",
-        )
+        params = {"policy": str(policy), "lockstep": True, "rate": rate, "soft_start": 0.0}
+        params["startup_timeout"] = 10.0
+        if cpus:
+            params["cpu_affinity"] = cpus
+        proc = start_node("controller_node", params, log_dir / f"controller_{rate:g}.log")
     robot = make_robot()
     monitor = RunMonitor(TOPIC, name="bench_monitor")
     executor = SingleThreadedExecutor()
@@ -285,6 +284,13 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3, help="alternating runs per rate (medians reported)")
     ap.add_argument("--soak-seconds", type=float, default=300.0, help="500 Hz overrun/memory run (0 = skip)")
     ap.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin this process (the robot) to CPU 0 and each node under test to CPU 1, as a robot pins its "
+        "controller to a core of its own",
+    )
+    ap.add_argument("--cpus", default="", help=argparse.SUPPRESS)  # the echo nodes' pinning
+    ap.add_argument(
         "--policy",
         type=Path,
         default=ROOT / "models" / "ant_hebbian.wrp",
@@ -292,7 +298,7 @@ def main() -> int:
     )
     args = ap.parse_args()
     if args.echo or args.echo4:
-        return echo_main(all_inputs=args.echo4)
+        return echo_main(all_inputs=args.echo4, cpus=args.cpus)
     import rclpy
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ros_"))
@@ -301,6 +307,13 @@ def main() -> int:
         from tests.ros_helpers import write_policy
 
         policy = write_policy(tmp / "bench.wrp")
+    cpus = ""
+    if args.pin:
+        from wann_ros.nodes.processes import pin_process
+
+        pin_process({0})
+        cpus = "1"
+        print("pinned: this process (the robot) to CPU 0, each node under test to CPU 1", flush=True)
     rclpy.init()
     results = []
     try:
@@ -315,7 +328,7 @@ def main() -> int:
             runs: dict[str, list[dict]] = {"echo": [], "echo4": [], "controller": []}
             for _ in range(args.repeats):  # alternate the targets so a machine's mood hits all alike
                 for kind, rows in runs.items():
-                    r = run_target(kind, policy, rate, args.seconds, tmp)
+                    r = run_target(kind, policy, rate, args.seconds, tmp, cpus)
                     rows.append(r)
                     results.append(r)
                     print(json.dumps(r), flush=True)
@@ -330,7 +343,7 @@ def main() -> int:
                 flush=True,
             )
         if args.soak_seconds > 0:
-            r = run_target("controller", policy, 500.0, args.soak_seconds, tmp)
+            r = run_target("controller", policy, 500.0, args.soak_seconds, tmp, cpus)
             print(json.dumps({**r, "soak": True}), flush=True)
             print(
                 f"soak 500 Hz for {args.soak_seconds:g} s: overruns {r['overruns']}, RSS "

@@ -1,14 +1,16 @@
 """Controller and simulator nodes as real processes over DDS (rclpy + FastDDS on loopback)."""
 
 import math
+import os
 import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 
 from tests.ros_helpers import isolate_ros_domain, make_fake_robot, spin_until, write_policy
-from wann_ros.nodes.processes import node_command, start_node, stop
+from wann_ros.nodes.processes import node_command, parse_cpus, start_node, stop
 from wann_ros.sim import robot_specs as rs
 
 pytestmark = pytest.mark.ros
@@ -111,6 +113,43 @@ def test_bad_policy_file_is_refused_with_nonzero_exit(tmp_path):
     res = run_controller({"policy": str(bad), "startup_timeout": 0.5})
     assert res.returncode == 2, res.stderr
     assert "refusing policy" in res.stderr and "bad.wrp" in res.stderr
+
+
+def test_cpu_affinity_values():
+    first = min(os.sched_getaffinity(0))
+    assert parse_cpus("") == set() and parse_cpus([]) == set()
+    assert parse_cpus(str(first)) == parse_cpus(first) == parse_cpus([first]) == {first}
+    with pytest.raises(ValueError, match="CPU ids separated by commas"):
+        parse_cpus("one")
+    with pytest.raises(ValueError, match=r"CPUs \[9999\] do not exist"):
+        parse_cpus("9999")
+
+
+PIN_SCRIPT = """
+import os, sys, threading
+from wann_ros.nodes.processes import pin_process
+stop = threading.Event()
+before = threading.Thread(target=stop.wait); before.start()
+pin_process({int(sys.argv[1])})
+after = threading.Thread(target=stop.wait); after.start()
+print(sorted({tuple(sorted(os.sched_getaffinity(int(t)))) for t in os.listdir("/proc/self/task")}))
+stop.set()
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to tell pinned from not")
+def test_pin_process_pins_every_thread_and_later_ones():
+    cpu = max(os.sched_getaffinity(0))
+    cmd = [sys.executable, "-c", PIN_SCRIPT, str(cpu)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str([(cpu,)])  # main, the thread started before and the one after
+
+
+def test_bad_cpu_affinity_is_refused(tmp_path):
+    res = run_controller({"policy": str(write_policy(tmp_path / "p.wrp")), "cpu_affinity": 9999})
+    assert res.returncode == 2
+    assert "cpu_affinity: CPUs [9999] do not exist" in res.stderr
 
 
 def test_missing_joint_states_is_refused(tmp_path):

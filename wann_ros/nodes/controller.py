@@ -27,7 +27,7 @@ import time
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
-from rcl_interfaces.msg import SetParametersResult
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.executors import ExternalShutdownException, ShutdownException, SingleThreadedExecutor
@@ -41,6 +41,7 @@ from std_srvs.srv import SetBool, Trigger
 from wann_ros.formats import file_sha256, load_policy
 from wann_ros.nodes import ros_msgs
 from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
+from wann_ros.nodes.processes import parse_cpus, pin_process
 from wann_ros.nodes.sensors import INPUTS, SpecMismatchError, check_joint_names
 
 EXIT_REFUSED = 2
@@ -67,6 +68,8 @@ class ControllerNode(LifecycleNode):
         p("autostart", True)
         p("command_topic", "")  # "" = /joint_group_<mode>_controller/commands
         p("diagnostics_period", 1.0)
+        # e.g. "1" or "2,3": pin the node's threads to these CPUs (a core of its own on a robot)
+        p("cpu_affinity", "", ParameterDescriptor(dynamic_typing=True))
         self.loop: ControlLoop | None = None
         self.sha256 = ""
         self.state_label = "unconfigured"
@@ -401,6 +404,19 @@ def _spin_services(executor: SingleThreadedExecutor) -> None:
         executor.spin()
 
 
+def _pin_to_cpus(node: ControllerNode) -> bool:
+    """Pin the process to the CPUs named by ``cpu_affinity`` (if any); False, logged, if it names bad ones."""
+    try:
+        cpus = parse_cpus(node.get_parameter("cpu_affinity").value)
+        if cpus:
+            pin_process(cpus)
+            node.get_logger().info(f"threads pinned to CPUs {sorted(cpus)}")
+    except ValueError as exc:
+        node.get_logger().fatal(f"cpu_affinity: {exc}")
+        return False
+    return True
+
+
 def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = ControllerNode()
@@ -408,7 +424,9 @@ def main(args: list[str] | None = None) -> int:
     io_executor, service_executor = SingleThreadedExecutor(), SingleThreadedExecutor()
     services = threading.Thread(target=_spin_services, args=(service_executor,), name="controller-services")
     try:
-        if node.get_parameter("autostart").value:
+        if not _pin_to_cpus(node):
+            code = EXIT_REFUSED
+        elif node.get_parameter("autostart").value:
             if node.trigger_configure() != SUCCESS:
                 node.get_logger().fatal("configure failed: exiting")
                 code = EXIT_REFUSED

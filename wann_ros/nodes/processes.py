@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 NODE_MODULES = {
@@ -20,6 +20,36 @@ NODE_MODULES = {
     "controller_node": "wann_ros.nodes.controller",
     "bag_recorder": "wann_ros.nodes.recorder",
 }
+
+
+def parse_cpus(value: str | int | Sequence[int]) -> set[int]:
+    """A ``cpu_affinity`` parameter as a set of CPU ids: ``"2,3"``, ``1`` or ``[2, 3]`` (a command line or
+    a YAML file may type it either way); ``""`` or ``[]``: no pinning. Refuses ids that are not numbers or
+    not CPUs of this machine."""
+    text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    if not text.strip():
+        return set()
+    try:
+        cpus = {int(c) for c in text.split(",")}
+    except ValueError:
+        raise ValueError(f"expected CPU ids separated by commas, e.g. '1' or '2,3'; got {text!r}") from None
+    count = os.cpu_count() or 1
+    unknown = sorted(c for c in cpus if not 0 <= c < count)
+    if unknown:
+        raise ValueError(f"CPUs {unknown} do not exist; this machine has 0-{count - 1}")
+    return cpus
+
+
+def pin_process(cpus: set[int]) -> None:
+    """Pin every thread of this process to ``cpus`` (Linux); threads started later inherit it. A set the
+    kernel refuses (e.g. outside this container's cpuset) raises ValueError."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), cpus)
+        except ProcessLookupError:  # a thread that ended meanwhile
+            continue
+        except OSError as exc:
+            raise ValueError(f"cannot pin to CPUs {sorted(cpus)}: {exc.strerror}") from None
 
 
 def ros_value(value: object) -> str:
