@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from training.cli import main as cli
+from training.wann import tune
 from training.wann.genome import minimal
 from training.wann.operators import mutate
 from training.wann.pictures import HISTORY_COLUMNS, draw_network, plot_training_curve
 from training.wann.policy import SWINGUP_INPUT_NAMES, from_policy, swingup_spec, to_policy
+from training.wann.swingup_eval import rollout
 from training.wann.table import write_history_csv
 from wann_ros.formats import load_policy, save_policy
 from wann_ros.policies.wann_population import PopulationForward
@@ -76,6 +78,21 @@ def test_table_command_prints_four_rows_and_exports(tmp_path, capsys):
     assert shared.shared_weight == pytest.approx(table["shared_weight"])
     assert load_policy(out / "wann_ensemble.wrp").ensemble_weights.size == 6
     assert (out / "wann_network.png").stat().st_size > 1000
+
+
+def test_finetune_keeps_the_best_validated_mean():
+    g = _genome()
+    # a learning rate that throws the ES mean around: the kept weights must be the best validated ones
+    res = tune.finetune_edges(
+        g, 1.0, generations=6, popsize=4, episodes=1, lr=5.0, validation_episodes=3, validate_every=2
+    )
+    assert set(res.validation) == {0, 2, 4, 6}
+    assert len(set(res.validation.values())) > 1  # the means differ, so the choice matters
+    best = max(res.validation.values())
+    assert res.validation[res.best_generation] == best
+    seeds = tune._seeds(0, tune.VALIDATION_STREAM, 0, 3)
+    kept = rollout([g.to_dag(res.weights)], np.ones((1, 3)), seeds[None, :]).mean()
+    assert kept == pytest.approx(best)
 
 
 def test_table_command_refuses_bad_sources(tmp_path, capsys):

@@ -4,10 +4,11 @@
 
 SOURCE is a WANN run directory (its checkpoint's confirmed best genome) or a WANN policy file. Steps:
 fine sweep of the shared weight over [-2, 2], per-edge fine-tuning with OpenAI-ES from the best shared
-weight (skipped when the file already carries tuned weights, or with ``--finetune-generations 0``), then
-the four rows on the same ``--episodes`` start states. ``--out`` writes the policies (tuned shared weight,
-weight ensemble, tuned weights; native ``.wrp``), the network diagrams, the training curve of a run and
-the table as JSON, all named ``<--name>_*``.
+weight (skipped when the file already carries tuned weights, or with ``--finetune-generations 0``; the
+ES mean that scored best on validation episodes of their own is kept), then the four rows on the same
+``--episodes`` start states. ``--out`` writes the policies (tuned shared weight, weight ensemble, tuned
+weights; native ``.wrp``), the network diagrams, the training curve of a run and the table as JSON, all
+named ``<--name>_*``.
 """
 
 from __future__ import annotations
@@ -129,7 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress=True,
         )
         tuned = finetune.weights
-        print(f"fine-tuned {tuned.size} weights for {args.finetune_generations} generations")
+        val = finetune.validation
+        print(
+            f"fine-tuned {tuned.size} weights for {args.finetune_generations} generations; kept the ES mean "
+            f"after {finetune.best_generation} (validation mean {val[finetune.best_generation]:.1f}, "
+            f"start {val[0]:.1f}, end {val[args.finetune_generations]:.1f})"
+        )
     rows = four_rows(genome, weight, tuned, args.episodes, args.seed, ensemble=SWINGUP_WEIGHTS)
     print(f"{args.episodes} episodes each (seed {args.seed}):")
     print(format_rows(rows))
@@ -187,6 +193,8 @@ def _export(args, argv, genome, weight, tuned, finetune, rows, info) -> None:
         "episodes": args.episodes,
         "seed": args.seed,
         "finetune_history": None if finetune is None else finetune.history.tolist(),
+        "finetune_validation": None if finetune is None else finetune.validation,
+        "finetune_kept_generation": None if finetune is None else finetune.best_generation,
         "command": command,
     }
     summary["source"].pop("history", None)

@@ -18,7 +18,7 @@ from training.strategies import OpenAIES
 from training.wann.genome import Genome
 from training.wann.swingup_eval import rollout
 
-SWEEP_STREAM, FINETUNE_STREAM, TABLE_STREAM = 10, 11, EVAL_STREAM
+SWEEP_STREAM, FINETUNE_STREAM, VALIDATION_STREAM, TABLE_STREAM = 10, 11, 12, EVAL_STREAM
 WEIGHT_RANGE = (-2.0, 2.0)
 
 
@@ -52,9 +52,11 @@ def best_shared_weight(
 
 @dataclass(frozen=True)
 class FinetuneResult:
-    weights: np.ndarray  # one per enabled connection
+    weights: np.ndarray  # one per enabled connection: the best-validated ES mean
     history: np.ndarray  # (generations,) mean return of the ES mean on its training episodes
     generations: int
+    best_generation: int  # generations done when the kept mean was scored (0: the shared-weight start)
+    validation: dict[int, float]  # generations done -> mean validation return of the ES mean
 
 
 def finetune_edges(
@@ -66,16 +68,31 @@ def finetune_edges(
     sigma: float = 0.1,
     lr: float = 0.02,
     seed: int = 0,
+    validation_episodes: int = 32,
+    validate_every: int = 10,
     progress: bool = False,
 ) -> FinetuneResult:
     """Tune one weight per enabled connection with OpenAI-ES, starting from ``shared_weight`` everywhere.
 
     Each generation evaluates the candidates and the current mean on the same ``episodes`` start states.
+    At the start, every ``validate_every`` generations and at the end, the ES mean is scored on
+    ``validation_episodes`` fixed start states of their own, and the best-scoring mean is returned: the
+    noisy ES mean can drift below its start, the result cannot (on those states).
     ``progress`` shows a tqdm bar (stderr) with the mean's return.
     """
     if g.n_connections == 0:
         raise ValueError("fine-tuning needs at least one enabled connection")
+    if validation_episodes < 1 or validate_every < 1:
+        raise ValueError("validation_episodes and validate_every must be >= 1")
     es = OpenAIES(np.full(g.n_connections, float(shared_weight)), popsize, sigma=sigma, lr=lr, seed=seed)
+    val_seeds = _seeds(seed, VALIDATION_STREAM, 0, validation_episodes)
+
+    def validate(w: np.ndarray) -> float:
+        returns = rollout([g.to_dag(w)], np.ones((1, validation_episodes)), val_seeds[None, :])
+        return float(returns.mean())
+
+    best, best_generation = np.array(es.mean, dtype=np.float64), 0
+    validation = {0: validate(best)}
     history = np.empty(generations)
     bar = tqdm(range(generations), desc="fine-tune", unit="gen", disable=not progress)
     for gen in bar:
@@ -87,8 +104,14 @@ def finetune_edges(
         )
         es.tell(returns[:-1].mean(axis=1))
         history[gen] = returns[-1].mean()
+        done = gen + 1
+        if done % validate_every == 0 or done == generations:
+            mean = np.array(es.mean, dtype=np.float64)
+            validation[done] = validate(mean)
+            if validation[done] > validation[best_generation]:
+                best, best_generation = mean, done
         bar.set_postfix(mean_return=f"{history[gen]:.1f}", refresh=False)
-    return FinetuneResult(np.array(es.mean, dtype=np.float64), history, generations)
+    return FinetuneResult(best, history, generations, best_generation, validation)
 
 
 @dataclass(frozen=True)
