@@ -1,7 +1,7 @@
 """Controller latency (JointState in -> command out) against a bare echo node, overruns and memory growth.
 
     ROS_DOMAIN_ID=77 ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST .venv/bin/python bench/bench_ros.py \
-        --rates 100 500 --seconds 10 [--soak-seconds 300]
+        --rates 100 500 --seconds 10 [--soak-seconds 300] [--pin]
 
 Both nodes run as separate processes. This process plays the robot: at each rate it publishes IMU, odometry
 and contacts, then a JointState, and times the command that comes back. The controller runs in lock-step
@@ -9,7 +9,9 @@ mode (one step per complete sensor set), so the latency is the controller's own 
 the echo node answers every JointState with a Float64MultiArray on the same topic, and a second echo node,
 built like the controller's I/O node, subscribes to the same four inputs and answers each complete set
 (rclpy's executor wakes once per message: what the controller pays before its own work). The soak run
-reports the controller's overruns (diagnostics) and its resident memory at start and end.
+reports the controller's overruns (diagnostics) and its resident memory at start and end. ``--pin`` puts
+this process on CPU 0 and every node under test on CPU 1 (the controller through its ``cpu_affinity``
+parameter), as a robot gives its controller a core of its own.
 """
 
 from __future__ import annotations
