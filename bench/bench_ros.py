@@ -235,10 +235,14 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
         cmd = [sys.executable, __file__, f"--{kind}", "--cpus", cpus]
         proc = subprocess.Popen(cmd, start_new_session=True)
     else:
-        params = {"policy": str(policy), "lockstep": True, "rate": rate, "soft_start": 0.0}
-        params["startup_timeout"] = 10.0
-        if cpus:
-            params["cpu_affinity"] = cpus
+        params = {
+            "policy": str(policy),
+            "lockstep": True,
+            "rate": rate,
+            "soft_start": 0.0,
+            "startup_timeout": 10.0,
+            **({"cpu_affinity": cpus} if cpus else {}),
+        }
         proc = start_node("controller_node", params, log_dir / f"controller_{rate:g}.log")
     robot = make_robot()
     monitor = RunMonitor(TOPIC, name="bench_monitor")
