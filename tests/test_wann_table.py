@@ -95,6 +95,29 @@ def test_finetune_keeps_the_best_validated_mean():
     assert kept == pytest.approx(best)
 
 
+def test_table_command_reads_a_reference_network(tmp_path, capsys):
+    """A network in the reference code's CSV (rows bias, inputs, hidden, outputs; NaN = disabled) gives
+    the same policy as the genome it was written from."""
+    g = _genome(3)
+    policy = to_policy(g, swingup_spec(), shared_weight=1.0)
+    n = policy.activations.size
+    matrix = np.zeros((n, n + 1))
+    src, dst, enabled = policy.connections.T
+    matrix[src, dst] = np.where(enabled == 1, 0.37, np.nan)  # stored values are replaced by the shared one
+    matrix[:, n] = policy.activations
+    source = tmp_path / "swing.out"
+    np.savetxt(source, matrix, delimiter=",", fmt="%.2e")
+    out = tmp_path / "out"
+    argv = ["wann-table", str(source), "--episodes", "2", "--sweep-episodes", "1"]
+    assert cli([*argv, "--finetune-generations", "0", "--out", str(out)]) == 0
+    assert f"{g.hidden_ids.size} hidden nodes, {g.n_connections} connections" in capsys.readouterr().out
+    shared = load_policy(out / "wann_shared.wrp")
+    expected = to_policy(g, swingup_spec(), shared_weight=shared.shared_weight)
+    x = np.random.default_rng(1).normal(size=(9, 5))
+    np.testing.assert_allclose(shared.act_batch(x), expected.act_batch(x), rtol=1e-12, atol=1e-12)
+    assert json.loads((out / "wann_table.json").read_text())["source"] == {"reference_net": str(source)}
+
+
 def test_table_command_refuses_bad_sources(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli(["wann-table", str(tmp_path / "missing")])
@@ -103,6 +126,10 @@ def test_table_command_refuses_bad_sources(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli(["wann-table", str(tmp_path / "run")])
     assert "not a WANN run directory" in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("1,2\n")
+    with pytest.raises(SystemExit):
+        cli(["wann-table", str(tmp_path / "notes.txt")])
+    assert "unrecognised policy file" in capsys.readouterr().err
 
 
 def test_pictures(tmp_path):

@@ -2,7 +2,9 @@
 
     python -m training wann-table SOURCE [--episodes 100] [--seed 0] [--finetune-generations 200] [--out DIR]
 
-SOURCE is a WANN run directory (its checkpoint's confirmed best genome) or a WANN policy file. Steps:
+SOURCE is a WANN run directory (its checkpoint's confirmed best genome), a WANN policy file, or a network
+exported by the reference code (e.g. its ``champions/swing.out``; topology and activations are read, as
+its ``wann_test`` does). Steps:
 fine sweep of the shared weight over [-2, 2], per-edge fine-tuning with OpenAI-ES from the best shared
 weight (skipped when the file already carries tuned weights, or with ``--finetune-generations 0``; the
 ES mean that scored best on validation episodes of their own is kept), then the four rows on the same
@@ -35,6 +37,7 @@ from training.wann.policy import (
     swingup_spec,
     to_policy,
 )
+from training.wann.swingup_eval import N_INPUTS, N_OUTPUTS
 from training.wann.tune import best_shared_weight, finetune_edges, format_rows, four_rows
 from wann_ros.policies.spec import Provenance
 
@@ -61,9 +64,17 @@ def load_source(source: str | Path) -> tuple[Genome, np.ndarray | None, dict[str
         return Genome.from_dict(state["best"]["genome"]), None, info
     if not path.is_file():
         raise ValueError(f"{path}: no such run directory or policy file")
-    from wann_ros.formats import load_policy
+    from wann_ros.formats import PolicyFileError, load_policy
+    from wann_ros.formats.wann_reference import read_wann_reference
 
-    policy = load_policy(path)
+    try:
+        policy = load_policy(path)
+    except PolicyFileError as exc:
+        try:  # a network exported by the reference code: its topology, at a shared weight
+            policy = read_wann_reference(path, N_INPUTS, N_OUTPUTS, swingup_spec(), shared_weight=1.0)
+        except PolicyFileError:
+            raise exc from None
+        return from_policy(policy)[0], None, {"reference_net": str(path)}
     if getattr(policy, "kind", None) != "wann":
         raise ValueError(f"{path} holds a {getattr(policy, 'kind', '?')!r} policy, not a WANN")
     genome, tuned = from_policy(policy)
