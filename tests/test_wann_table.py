@@ -80,11 +80,22 @@ def test_table_command_prints_four_rows_and_exports(tmp_path, capsys):
     assert (out / "wann_network.png").stat().st_size > 1000
 
 
-def test_finetune_keeps_the_best_validated_mean():
+@pytest.mark.parametrize(
+    "strategy, step", [("openai-es", {"lr": 5.0}), ("cma", {"sigma": 1.0})], ids=["openai-es", "cma"]
+)
+def test_finetune_keeps_the_best_validated_mean(strategy, step):
     g = _genome()
-    # a learning rate that throws the ES mean around: the kept weights must be the best validated ones
+    # a step that throws the ES mean around: the kept weights must be the best validated ones
     res = tune.finetune_edges(
-        g, 1.0, generations=6, popsize=4, episodes=1, lr=5.0, validation_episodes=3, validate_every=2
+        g,
+        1.0,
+        generations=6,
+        popsize=4,
+        episodes=1,
+        strategy=strategy,
+        validation_episodes=3,
+        validate_every=2,
+        **step,
     )
     assert set(res.validation) == {0, 2, 4, 6}
     assert len(set(res.validation.values())) > 1  # the means differ, so the choice matters
@@ -93,6 +104,11 @@ def test_finetune_keeps_the_best_validated_mean():
     seeds = tune._seeds(0, tune.VALIDATION_STREAM, 0, 3)
     kept = rollout([g.to_dag(res.weights)], np.ones((1, 3)), seeds[None, :]).mean()
     assert kept == pytest.approx(best)
+
+
+def test_finetune_refuses_an_unknown_strategy():
+    with pytest.raises(ValueError, match="strategy must be one of"):
+        tune.finetune_edges(_genome(), 1.0, generations=1, strategy="sgd")
 
 
 def test_table_command_reads_a_reference_network(tmp_path, capsys):

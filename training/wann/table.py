@@ -4,10 +4,10 @@
 
 SOURCE is a WANN run directory (its checkpoint's confirmed best genome), a WANN policy file, or a network
 exported by the reference code (e.g. its ``champions/swing.out``; topology and activations are read, as
-its ``wann_test`` does). Steps:
-fine sweep of the shared weight over [-2, 2], per-edge fine-tuning with OpenAI-ES from the best shared
-weight (skipped when the file already carries tuned weights, or with ``--finetune-generations 0``; the
-ES mean that scored best on validation episodes of their own is kept), then the four rows on the same
+its ``wann_test`` does). Steps: fine sweep of the shared weight over [-2, 2], per-edge fine-tuning
+(OpenAI-ES or CMA-ES) from the best shared weight (skipped when the file already carries tuned weights,
+or with ``--finetune-generations 0``; the ES mean that scored best on validation episodes of their own
+is kept), then the four rows on the same
 ``--episodes`` start states. ``--out`` writes the policies (tuned shared weight, weight ensemble, tuned
 weights; native ``.wrp``), the network diagrams, the training curve of a run and the table as JSON, all
 named ``<--name>_*``.
@@ -38,7 +38,13 @@ from training.wann.policy import (
     to_policy,
 )
 from training.wann.swingup_eval import N_INPUTS, N_OUTPUTS
-from training.wann.tune import best_shared_weight, finetune_edges, format_rows, four_rows
+from training.wann.tune import (
+    FINETUNE_STRATEGIES,
+    best_shared_weight,
+    finetune_edges,
+    format_rows,
+    four_rows,
+)
 from wann_ros.policies.spec import Provenance
 
 
@@ -107,9 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--finetune-generations", type=int, default=200, help="OpenAI-ES generations (0: skip)"
     )
+    parser.add_argument(
+        "--finetune-strategy",
+        choices=FINETUNE_STRATEGIES,
+        default="openai-es",
+        help="ES for the edge weights",
+    )
     parser.add_argument("--finetune-popsize", type=int, default=64)
     parser.add_argument("--finetune-episodes", type=int, default=8, help="episodes per ES candidate")
-    parser.add_argument("--finetune-sigma", type=float, default=0.1, help="OpenAI-ES noise std")
+    parser.add_argument(
+        "--finetune-sigma", type=float, default=0.1, help="OpenAI-ES noise std / CMA-ES initial step size"
+    )
     parser.add_argument("--finetune-lr", type=float, default=0.02, help="OpenAI-ES (Adam) learning rate")
     parser.add_argument("--out", type=Path, help="directory for the policies, pictures and table")
     parser.add_argument("--name", default="wann", help="file name prefix in --out (default: wann)")
@@ -138,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sigma=args.finetune_sigma,
             lr=args.finetune_lr,
             seed=args.seed,
+            strategy=args.finetune_strategy,
             progress=True,
         )
         tuned = finetune.weights
@@ -203,6 +218,7 @@ def _export(args, argv, genome, weight, tuned, finetune, rows, info) -> None:
         "rows": scores,
         "episodes": args.episodes,
         "seed": args.seed,
+        "finetune_strategy": None if finetune is None else args.finetune_strategy,
         "finetune_history": None if finetune is None else finetune.history.tolist(),
         "finetune_validation": None if finetune is None else finetune.validation,
         "finetune_kept_generation": None if finetune is None else finetune.best_generation,

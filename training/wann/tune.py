@@ -1,4 +1,5 @@
-"""After the search: sweep the shared weight, fine-tune per-edge weights with OpenAI-ES, and measure the
+"""After the search: sweep the shared weight, fine-tune per-edge weights with OpenAI-ES or CMA-ES, and
+measure the
 paper's four rows (Gaier & Ha 2019, Table 1) on the vectorised swing-up.
 
 Episode seeds come from ``training.seeding.episode_seed`` with a stream per purpose, so every number
@@ -14,12 +15,13 @@ import numpy as np
 from tqdm import tqdm
 
 from training.seeding import EVAL_STREAM, episode_seed
-from training.strategies import OpenAIES
+from training.strategies import CMAES, OpenAIES
 from training.wann.genome import Genome
 from training.wann.swingup_eval import rollout
 
 SWEEP_STREAM, FINETUNE_STREAM, VALIDATION_STREAM, TABLE_STREAM = 10, 11, 12, EVAL_STREAM
 WEIGHT_RANGE = (-2.0, 2.0)
+FINETUNE_STRATEGIES = ("openai-es", "cma")
 
 
 def _seeds(seed: int, stream: int, generation: int, n: int) -> np.ndarray:
@@ -68,11 +70,15 @@ def finetune_edges(
     sigma: float = 0.1,
     lr: float = 0.02,
     seed: int = 0,
+    strategy: str = "openai-es",
     validation_episodes: int = 32,
     validate_every: int = 10,
     progress: bool = False,
 ) -> FinetuneResult:
-    """Tune one weight per enabled connection with OpenAI-ES, starting from ``shared_weight`` everywhere.
+    """Tune one weight per enabled connection, starting from ``shared_weight`` everywhere.
+
+    ``strategy``: ``openai-es`` (Adam on the ES gradient; ``sigma`` its noise std, ``lr`` its step) or
+    ``cma`` (CMA-ES, ``sigma`` its initial step size, ``lr`` unused), as the reference's WANNTool tunes.
 
     Each generation evaluates the candidates and the current mean on the same ``episodes`` start states.
     At the start, every ``validate_every`` generations and at the end, the ES mean is scored on
@@ -84,7 +90,15 @@ def finetune_edges(
         raise ValueError("fine-tuning needs at least one enabled connection")
     if validation_episodes < 1 or validate_every < 1:
         raise ValueError("validation_episodes and validate_every must be >= 1")
-    es = OpenAIES(np.full(g.n_connections, float(shared_weight)), popsize, sigma=sigma, lr=lr, seed=seed)
+    if strategy not in FINETUNE_STRATEGIES:
+        raise ValueError(f"fine-tuning strategy must be one of {FINETUNE_STRATEGIES}, got {strategy!r}")
+    start = np.full(g.n_connections, float(shared_weight))
+    if strategy == "cma":
+        if g.n_connections < 2:
+            raise ValueError("CMA-ES fine-tuning needs at least two enabled connections")
+        es: CMAES | OpenAIES = CMAES(start, popsize, sigma=sigma, seed=seed)
+    else:
+        es = OpenAIES(start, popsize, sigma=sigma, lr=lr, seed=seed)
     val_seeds = _seeds(seed, VALIDATION_STREAM, 0, validation_episodes)
 
     def validate(w: np.ndarray) -> float:
