@@ -4,7 +4,7 @@
     ros2 launch wann_ros quadruped.launch.py policy:=/path/to/policy.wrp robot:=ant
 
 Arguments: robot (ant | a1; picks config/<robot>.yaml), policy, damage, damage_time (sim seconds),
-gui, use_sim_time, rate (Hz, 0 = the policy's), lockstep, record, bag (output directory).
+gui, use_sim_time, rate (Hz, 0 = the policy's), lockstep, trigger, record, bag (output directory).
 """
 
 import os
@@ -29,6 +29,11 @@ ARGUMENTS = (
     ("use_sim_time", "true", "nodes follow /clock from the simulator"),
     ("rate", "0.0", "control rate in Hz for both nodes (0 = the policy's / robot's own)"),
     ("lockstep", "false", "the simulator waits for each step's command: deterministic runs"),
+    (
+        "trigger",
+        "timer",
+        "controller tick: timer (at the rate) or sensors (one step per complete sensor set)",
+    ),
     ("record", "false", "write a rosbag2 of all topics"),
     ("bag", "runs/bags/quadruped", "rosbag2 output directory (must not exist)"),
     ("seed", "0", "seed of the simulator episode and of the policy's initial state"),
@@ -65,7 +70,7 @@ def generate_launch_description() -> LaunchDescription:
         executable="controller_node",
         name="controller",
         output="screen",
-        parameters=[config, common, {"policy": arg["policy"]}],
+        parameters=[config, common, {"policy": arg["policy"], "trigger": arg["trigger"]}],
     )
     recorder = Node(
         package="wann_ros",

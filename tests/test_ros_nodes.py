@@ -152,6 +152,12 @@ def test_bad_cpu_affinity_is_refused(tmp_path):
     assert "cpu_affinity: CPUs [9999] do not exist" in res.stderr
 
 
+def test_bad_trigger_is_refused(tmp_path):
+    res = run_controller({"policy": str(write_policy(tmp_path / "p.wrp")), "trigger": "clock"})
+    assert res.returncode == 2
+    assert "trigger must be one of ('timer', 'sensors'), got 'clock'" in res.stderr
+
+
 def test_missing_joint_states_is_refused(tmp_path):
     res = run_controller({"policy": str(write_policy(tmp_path / "p.wrp")), "startup_timeout": 0.5})
     assert res.returncode == 2
@@ -181,9 +187,11 @@ def test_wrong_joint_names_and_missing_inputs_are_refused(ros, tmp_path):
         robot.destroy_node()
 
 
-def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path):
+@pytest.mark.parametrize("trigger", ["timer", "sensors"])
+def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path, trigger):
     """One controller run: policy commands, NaN sensors held, stale IMU -> safe within timeout, e-stop,
-    a warning for a publisher with incompatible QoS."""
+    a warning for a publisher with incompatible QoS. With ``trigger: sensors`` a stale input stops the
+    sensor sets, and the watchdog timer must send the safe command in their place."""
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from std_msgs.msg import Float64MultiArray
     from std_srvs.srv import SetBool
@@ -194,7 +202,14 @@ def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path):
     policy = write_policy(tmp_path / "p.wrp")
     proc = start_node(
         "controller_node",
-        {"policy": str(policy), "soft_start": 0.0, "input_timeout": 0.2, "safe_kd": 3.0, "rate": 100.0},
+        {
+            "policy": str(policy),
+            "soft_start": 0.0,
+            "input_timeout": 0.2,
+            "safe_kd": 3.0,
+            "rate": 100.0,
+            "trigger": trigger,
+        },
         tmp_path / "controller.log",
     )
     try:

@@ -100,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--policy", type=Path, default=None, help="policy file (default: from models/)")
     ap.add_argument("--out", type=Path, default=Path("runs/demo"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--trigger",
+        choices=("timer", "sensors"),
+        default="timer",
+        help="controller tick: on its own timer at the policy's rate, or once per complete sensor set",
+    )
     args = ap.parse_args(argv)
     damage_time = args.duration / 2 if args.damage_time is None else args.damage_time
     args.out.mkdir(parents=True, exist_ok=True)
@@ -130,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             "policy": policy_path.resolve(),
             "damage": args.damage,
             "damage_time": damage_time,
+            "trigger": args.trigger,
         }
         procs = [start_launch(launch_args, logs / "launch.log")]
         print(f"[demo] launched {LAUNCH_FILE.name} (pid {procs[0].pid}); log in {logs}")
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             ),
             start_node(
                 "controller_node",
-                {**common, "policy": str(policy_path.resolve())},
+                {**common, "policy": str(policy_path.resolve()), "trigger": args.trigger},
                 logs / "controller.log",
                 "controller",
             ),
@@ -205,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "distance_m": float(track[-1, 1] - track[0, 1]),
         "damage": args.damage,
         "damage_time_s": damage_time,
+        "trigger": args.trigger,
         "speed_before_damage_m_s": _speed(before),
         "speed_after_damage_m_s": _speed(after),
         "weight_norm_start": float(norms[0, 1]) if len(norms) else None,

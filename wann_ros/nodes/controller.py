@@ -2,8 +2,9 @@
 
 configure: load the file named by ``policy`` (format decided by content), wait up to ``startup_timeout``
 for the sensors, refuse (log + failed transition; non-zero exit with ``autostart``) if the joint names or the
-inputs do not match. activate: soft start from the safe command. Each tick (a timer on the node clock,
-so ``use_sim_time`` is honoured; or, with ``lockstep``, each complete set of sensor messages) runs
+inputs do not match. activate: soft start from the safe command. Each tick (``trigger: timer``, the
+default: a timer on the node clock, so ``use_sim_time`` is honoured; ``trigger: sensors`` or ``lockstep``:
+each complete set of sensor messages, as soon as it is complete) runs
 ``ControlLoop.step`` and publishes a ``Float64MultiArray`` in the policy's joint order on
 ``/joint_group_<mode>_controller/commands``. deactivate: the safe command. ``~/estop`` (SetBool) latches
 the safe command; ``~/reset`` (Trigger) redraws a Hebbian policy's weights; ``plasticity`` freezes them.
@@ -45,6 +46,7 @@ from wann_ros.nodes.processes import parse_cpus, pin_process
 from wann_ros.nodes.sensors import INPUTS, SpecMismatchError, check_joint_names
 
 EXIT_REFUSED = 2
+TRIGGERS = ("timer", "sensors")
 DEFAULT_SAFE_MODE = {"effort": "damping", "position": "hold", "velocity": "zero"}
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
@@ -64,7 +66,8 @@ class ControllerNode(LifecycleNode):
         for name_ in INPUTS:
             p(f"{name_}_timeout", 0.0)  # 0 = input_timeout
         p("startup_timeout", 5.0)
-        p("lockstep", False)
+        p("lockstep", False)  # the simulator waits for each command: tick on sensors, time from their stamps
+        p("trigger", "timer")  # timer | sensors (one tick per complete sensor set, at the robot's rate)
         p("autostart", True)
         p("command_topic", "")  # "" = /joint_group_<mode>_controller/commands
         p("diagnostics_period", 1.0)
@@ -75,7 +78,8 @@ class ControllerNode(LifecycleNode):
         self.state_label = "unconfigured"
         self.resets = 0
         self.arrivals = dict.fromkeys(INPUTS, 0)
-        self.handled = 0
+        self.fresh = dict.fromkeys(INPUTS, False)  # a message since the last sensor-triggered step
+        self.handled = 0  # sensor-triggered steps
         self.lockstep_stamp = 0.0
         self.cmd_pub = None
         self.timer = None
@@ -83,6 +87,7 @@ class ControllerNode(LifecycleNode):
         self.diag_timer = None
         self.lock = threading.RLock()  # the control loop is shared by the I/O and the service thread
         lockstep = self.lockstep = self.get_parameter("lockstep").value  # fixed at start-up
+        self.trigger = "sensors" if lockstep else self.get_parameter("trigger").value
         qos = ros_msgs.reliable_qos(lockstep)
         self.io = Node(  # not remapped by the process's arguments: its name must differ from ours
             f"{self.get_name()}_io",
@@ -132,6 +137,7 @@ class ControllerNode(LifecycleNode):
         """Every sensor message: remembered (replayed into the loop at configure), applied, watchdog fed."""
         with self.lock:
             self.arrivals[name] += 1
+            self.fresh[name] = True
             if stamp is not None and self.lockstep:
                 self.lockstep_stamp = max(self.lockstep_stamp, stamp)
             now = self._now()
@@ -139,8 +145,8 @@ class ControllerNode(LifecycleNode):
             if self.loop is None:
                 return
             self._apply(name, msg, now)
-            if self.lockstep:
-                self._lockstep_tick()
+            if self.trigger == "sensors":
+                self._sensor_tick()
 
     def _apply(self, name: str, msg, received: float) -> None:
         sensors = self.loop.sensors
@@ -171,15 +177,15 @@ class ControllerNode(LifecycleNode):
         self._received("contacts", msg)
 
     # ---- control -------------------------------------------------------------------------------
-    def _lockstep_tick(self) -> None:
-        """Step once per complete sensor set (every required input arrived as often as /joint_states)."""
+    def _sensor_tick(self) -> None:
+        """Step once per complete sensor set: every required input has a message since the last step
+        (an input that dropped messages does not hold the others back once it is back)."""
         loop = self.loop
-        n = self.arrivals["joint_states"]
-        if loop is None or not loop.active or n <= self.handled:
+        if loop is None or not loop.active or not all(self.fresh[k] for k in loop.required):
             return
-        if all(self.arrivals[k] >= n for k in loop.required):
-            self.handled = n
-            self._tick()
+        self.fresh = dict.fromkeys(INPUTS, False)
+        self.handled += 1
+        self._tick()
 
     def _tick(self) -> None:
         result = self.loop.step(self._now())
@@ -190,6 +196,13 @@ class ControllerNode(LifecycleNode):
     def _on_timer(self) -> None:
         with self.lock:
             if self.loop is not None:
+                self._tick()
+
+    def _on_watchdog_timer(self) -> None:
+        """With ``trigger: sensors``: while an input is stale no sensor set completes, so the timer ticks
+        the safe command in their place."""
+        with self.lock:
+            if self.loop is not None and self.loop.watchdog.stale(self._now()):
                 self._tick()
 
     def _publish_safe_now(self) -> None:
@@ -245,6 +258,8 @@ class ControllerNode(LifecycleNode):
             rate = self._param("rate") or 1.0 / spec.control_period
             if not rate > 0:
                 raise SpecMismatchError(f"rate must be > 0 Hz, got {rate}")
+            if self.trigger not in TRIGGERS:
+                raise SpecMismatchError(f"trigger must be one of {TRIGGERS}, got {self.trigger!r}")
             mode = self._param("safe_mode") or DEFAULT_SAFE_MODE[spec.action.mode]
             timeouts = {k: self._param(f"{k}_timeout") for k in INPUTS if self._param(f"{k}_timeout") > 0}
             config = LoopConfig(
@@ -281,7 +296,8 @@ class ControllerNode(LifecycleNode):
             self._apply_plasticity(self._param("plasticity"))
             self.cmd_pub = self.io.create_publisher(Float64MultiArray, topic, ros_msgs.reliable_qos(lockstep))
         if not lockstep:  # the node clock: sim time with use_sim_time
-            self.timer = self.io.create_timer(loop.period, self._on_timer, clock=self.get_clock())
+            on_timer = self._on_timer if self.trigger == "timer" else self._on_watchdog_timer
+            self.timer = self.io.create_timer(loop.period, on_timer, clock=self.get_clock())
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.diag_timer = self.create_timer(
             self._param("diagnostics_period"), self._publish_diagnostics, clock=steady
@@ -310,8 +326,8 @@ class ControllerNode(LifecycleNode):
             self.loop.activate()
             self.state_label = "active"
             self.get_logger().info("active: ramping in from the safe command")
-            if self.lockstep:
-                self._lockstep_tick()  # answer the sensor set that arrived while inactive
+            if self.trigger == "sensors":
+                self._sensor_tick()  # answer the sensor set that arrived while inactive
         return SUCCESS
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -391,8 +407,8 @@ class ControllerNode(LifecycleNode):
             if prm.name == "plasticity":
                 with self.lock:
                     self._apply_plasticity(bool(prm.value))
-            elif prm.name == "lockstep":
-                return SetParametersResult(successful=False, reason="lockstep is fixed at start-up")
+            elif prm.name in ("lockstep", "trigger"):
+                return SetParametersResult(successful=False, reason=f"{prm.name} is fixed at start-up")
             elif prm.name in ("policy", "rate") and self.loop is not None:
                 return SetParametersResult(successful=False, reason=f"{prm.name} is read at configure time")
         return SetParametersResult(successful=True)
