@@ -17,6 +17,7 @@ from training.wann.engine import WannCandidate, WannRunSearch, make_search, wann
 from training.wann.ranking import nondominated_fronts
 from training.wann.search import WannSearch
 from training.wann.swingup_eval import evaluate_jobs, shared_weight_returns
+from wann_ros.policies.wann_population import PopulationForward
 from wann_ros.sim.swingup import SwingUpParams
 
 TINY = dataclasses.replace(LAPTOP, pop_size=4, weights=(-1.0, 1.0), n_reps=1, best_reps=1, generations=3)
@@ -64,6 +65,35 @@ def test_search_is_reproducible_and_selects_for_fitness():
         search.tell(_fake_returns(search))
         first = search.fitness.mean() if first is None else first
     assert search.fitness.mean() > first  # the fake fitness rewards growth; selection must follow it
+
+
+def test_search_starts_from_a_given_network(tmp_path):
+    """``init_network``: the first population is that network and single mutations of it."""
+    from training.wann.policy import swingup_spec, to_policy
+    from wann_ros.formats import save_policy
+
+    grown = WannSearch(dataclasses.replace(REFERENCE, pop_size=24), 5, 1, 1)
+    for _ in range(6):
+        grown.ask()
+        grown.tell(_fake_returns(grown))
+    start = max(grown.ask(), key=lambda g: g.n_connections)
+    path = tmp_path / "start.wrp"
+    save_policy(to_policy(start, swingup_spec(), shared_weight=1.0), path)
+    search = WannSearch(dataclasses.replace(REFERENCE, pop_size=12, init_network=str(path)), 5, 1, 0)
+    pop = search.ask()
+    assert pop[0].n_connections == start.n_connections and pop[0].hidden_ids.size == start.hidden_ids.size
+    x = np.random.default_rng(0).normal(size=(1, 7, 5))
+    np.testing.assert_allclose(
+        PopulationForward([pop[0].to_dag()])(x), PopulationForward([start.to_dag()])(x)
+    )
+    sizes = [(g.n_connections, g.hidden_ids.size) for g in pop[1:]]
+    size0 = (start.n_connections, start.hidden_ids.size)
+    # one mutation: at most one more node and one more connection (or an activation change)
+    assert all(c - size0[0] in (0, 1) and h - size0[1] in (0, 1) for c, h in sizes)
+    assert any(g.to_dict() != pop[0].to_dict() for g in pop[1:])
+    wrong = WannSearch(dataclasses.replace(REFERENCE, pop_size=4, init_network=str(path)), 3, 1, 0)
+    with pytest.raises(ValueError, match="5 inputs and 1 outputs, the task has 3 and 1"):
+        wrong.ask()
 
 
 def test_elites_survive_unchanged_and_tell_checks_its_input():

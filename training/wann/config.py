@@ -37,6 +37,9 @@ class WannConfig:
     tournament_size: int = 8
     best_reps: int = 60  # episodes per weight that confirm a new best (reference: 20 workers x 3 reps)
     generations: int = 1024
+    # "" = minimal networks; else a WANN network (run directory, policy file or a reference export) to
+    # start from: the first population is that network and pop_size - 1 single mutations of it
+    init_network: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))

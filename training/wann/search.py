@@ -44,11 +44,29 @@ class WannSearch:
             self._told = False
         elif not self.population:
             c = self.config
-            self.population = [
-                minimal(self.n_in, self.n_out, c.output_activation, c.prob_init_enable, self.rng)
-                for _ in range(c.pop_size)
-            ]
+            if c.init_network:
+                start = self._load_init_network()
+                self.population = [start] + [
+                    mutate(start, self.rng, c.operator_probabilities, c.hidden_activations)
+                    for _ in range(c.pop_size - 1)
+                ]
+            else:
+                self.population = [
+                    minimal(self.n_in, self.n_out, c.output_activation, c.prob_init_enable, self.rng)
+                    for _ in range(c.pop_size)
+                ]
         return self.population
+
+    def _load_init_network(self) -> Genome:
+        from training.wann.table import load_source  # run directory, policy file or reference export
+
+        genome = load_source(self.config.init_network)[0]
+        if (genome.n_in, genome.n_out) != (self.n_in, self.n_out):
+            raise ValueError(
+                f"init_network {self.config.init_network}: {genome.n_in} inputs and {genome.n_out} outputs, "
+                f"the task has {self.n_in} and {self.n_out}"
+            )
+        return genome
 
     def tell(self, returns: np.ndarray) -> None:
         """``returns[i, k]``: mean episode return of individual ``i`` at shared weight ``k``."""
