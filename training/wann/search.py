@@ -20,6 +20,7 @@ from training.wann.config import WannConfig
 from training.wann.genome import Genome, minimal
 from training.wann.operators import mutate
 from training.wann.ranking import rank
+from training.wann.sources import load_source
 
 
 class WannSearch:
@@ -58,8 +59,6 @@ class WannSearch:
         return self.population
 
     def _load_init_network(self) -> Genome:
-        from training.wann.table import load_source  # run directory, policy file or reference export
-
         genome = load_source(self.config.init_network)[0]
         if (genome.n_in, genome.n_out) != (self.n_in, self.n_out):
             raise ValueError(

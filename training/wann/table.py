@@ -7,10 +7,9 @@ exported by the reference code (e.g. its ``champions/swing.out``; topology and a
 its ``wann_test`` does). Steps: fine sweep of the shared weight over [-2, 2], per-edge fine-tuning
 (OpenAI-ES or CMA-ES) from the best shared weight (skipped when the file already carries tuned weights,
 or with ``--finetune-generations 0``; the ES mean that scored best on validation episodes of their own
-is kept), then the four rows on the same
-``--episodes`` start states. ``--out`` writes the policies (tuned shared weight, weight ensemble, tuned
-weights; native ``.wrp``), the network diagrams, the training curve of a run and the table as JSON, all
-named ``<--name>_*``.
+is kept), then the four rows on the same ``--episodes`` start states. ``--out`` writes the policies
+(tuned shared weight, weight ensemble, tuned weights; native ``.wrp``), the network diagrams, the training
+curve of a run and the table as JSON, all named ``<--name>_*``.
 """
 
 from __future__ import annotations
@@ -26,18 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from training.checkpoint import load_checkpoint
 from training.wann.config import SWINGUP_WEIGHTS
-from training.wann.genome import Genome
 from training.wann.pictures import HISTORY_COLUMNS, draw_network, plot_training_curve
 from training.wann.policy import (
     SWINGUP_INPUT_NAMES,
     SWINGUP_OUTPUT_NAMES,
-    from_policy,
     swingup_spec,
     to_policy,
 )
-from training.wann.swingup_eval import N_INPUTS, N_OUTPUTS
+from training.wann.sources import load_source
 from training.wann.tune import (
     FINETUNE_STRATEGIES,
     best_shared_weight,
@@ -46,45 +42,6 @@ from training.wann.tune import (
     four_rows,
 )
 from wann_ros.policies.spec import Provenance
-
-
-def load_source(source: str | Path) -> tuple[Genome, np.ndarray | None, dict[str, Any]]:
-    """Genome, tuned weights (or ``None``) and what is known about where they came from."""
-    path = Path(source)
-    if path.is_dir():
-        ck = path / "checkpoint.npz"
-        if not ck.is_file():
-            raise ValueError(f"{path} is not a WANN run directory (no checkpoint.npz)")
-        state = load_checkpoint(ck)["search"]
-        if not isinstance(state, dict) or "wann" not in state:
-            raise ValueError(f"{path} holds a checkpoint of another algorithm, not of a WANN search")
-        if state["best"] is None:
-            raise ValueError(f"{path}: the search has not completed a generation yet")
-        info = {
-            "run": str(path),
-            "generation": int(state["wann"]["generation"]),
-            "search_score": float(state["best_fitness"]),
-            "search_weight": float(state["best"]["weight"]),
-            "history": state["history"],
-        }
-        return Genome.from_dict(state["best"]["genome"]), None, info
-    if not path.is_file():
-        raise ValueError(f"{path}: no such run directory or policy file")
-    from wann_ros.formats import PolicyFileError, load_policy
-    from wann_ros.formats.wann_reference import read_wann_reference
-
-    try:
-        policy = load_policy(path)
-    except PolicyFileError as exc:
-        try:  # a network exported by the reference code: its topology, at a shared weight
-            policy = read_wann_reference(path, N_INPUTS, N_OUTPUTS, swingup_spec(), shared_weight=1.0)
-        except PolicyFileError:
-            raise exc from None
-        return from_policy(policy)[0], None, {"reference_net": str(path)}
-    if getattr(policy, "kind", None) != "wann":
-        raise ValueError(f"{path} holds a {getattr(policy, 'kind', '?')!r} policy, not a WANN")
-    genome, tuned = from_policy(policy)
-    return genome, tuned, {"policy": str(path), "provenance": policy.spec.provenance.to_dict()}
 
 
 def write_history_csv(history: Sequence[dict[str, float]], path: Path) -> Path:

@@ -1,6 +1,5 @@
 """After the search: sweep the shared weight, fine-tune per-edge weights with OpenAI-ES or CMA-ES, and
-measure the
-paper's four rows (Gaier & Ha 2019, Table 1) on the vectorised swing-up.
+measure the paper's four rows (Gaier & Ha 2019, Table 1) on the vectorised swing-up.
 
 Episode seeds come from ``training.seeding.episode_seed`` with a stream per purpose, so every number
 here is reproducible from the seed that is printed next to it.
@@ -94,8 +93,6 @@ def finetune_edges(
         raise ValueError(f"fine-tuning strategy must be one of {FINETUNE_STRATEGIES}, got {strategy!r}")
     start = np.full(g.n_connections, float(shared_weight))
     if strategy == "cma":
-        if g.n_connections < 2:
-            raise ValueError("CMA-ES fine-tuning needs at least two enabled connections")
         es: CMAES | OpenAIES = CMAES(start, popsize, sigma=sigma, seed=seed)
     else:
         es = OpenAIES(start, popsize, sigma=sigma, lr=lr, seed=seed)

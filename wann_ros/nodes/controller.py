@@ -183,7 +183,8 @@ class ControllerNode(LifecycleNode):
         loop = self.loop
         if loop is None or not loop.active or not all(self.fresh[k] for k in loop.required):
             return
-        self.fresh = dict.fromkeys(INPUTS, False)
+        for k in loop.required:
+            self.fresh[k] = False
         self.handled += 1
         self._tick()
 
