@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from training.wann.genome import Genome, GenomeError, minimal, validate
-from training.wann.operators import add_connection, add_node, change_activation, enable_connection, mutate
+from training.wann.operators import (
+    add_connection,
+    add_node,
+    change_activation,
+    enable_connection,
+    layers,
+    mutate,
+)
 from training.wann.ranking import crowding_distance, nondominated_fronts, rank
 
 ACTS = tuple(range(1, 11))
@@ -64,6 +71,27 @@ def test_add_connection_only_adds_feed_forward_edges():
             break
     # saturated: every remaining pair would duplicate an edge or close a cycle
     assert add_connection(g, rng).src.size == g.src.size
+
+
+def test_layered_rule_only_connects_to_later_layers():
+    rng = np.random.default_rng(5)
+    g = minimal(2, 1, 5, 1.0, rng)
+    while g.hidden_ids.size < 2 or max(layers(g)[int(h)] for h in g.hidden_ids) > 1:
+        g = add_node(minimal(2, 1, 5, 1.0, rng), rng, ACTS)
+        g = add_node(g, rng, ACTS)
+    # two hidden nodes in layer 1: only the acyclic rule may join them
+    hidden = set(g.hidden_ids.tolist())
+    joins = {"acyclic": 0, "layered": 0}
+    for rule in joins:
+        for seed in range(60):
+            child = add_connection(g, np.random.default_rng(seed), rule)
+            validate(child)
+            s, d = int(child.src[-1]), int(child.dst[-1])
+            if child.src.size > g.src.size and {s, d} <= hidden:
+                joins[rule] += 1
+            if rule == "layered" and child.src.size > g.src.size:
+                assert layers(g)[d] > layers(g)[s]
+    assert joins["acyclic"] > 0 and joins["layered"] == 0
 
 
 def test_enable_and_change_activation():

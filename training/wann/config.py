@@ -14,6 +14,7 @@ from typing import Any
 SWINGUP_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 HIDDEN_ACTIVATIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)  # the reference's swingup pool (square, 11, excluded)
 OTHER_RANKINGS = ("mean", "peak")
+CONNECTION_RULES = ("acyclic", "layered")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class WannConfig:
     prob_add_node: float = 0.25
     prob_enable: float = 0.05
     prob_change_activation: float = 0.50
+    # add connection: "acyclic" = to any node that does not lead back to the source; "layered" = only to a
+    # node of a strictly later layer (the reference's rule: hidden layers by depth, outputs last)
+    connection_rule: str = "acyclic"
     hidden_activations: tuple[int, ...] = HIDDEN_ACTIVATIONS
     output_activation: int = 1  # linear: what the reference runs (its task declares tanh, never applied)
     cull_ratio: float = 0.2
@@ -62,6 +66,11 @@ class WannConfig:
             raise ValueError("wann config: cull_ratio leaves no parents")
         if not self.hidden_activations:
             raise ValueError("wann config: hidden_activations is empty")
+        if self.connection_rule not in CONNECTION_RULES:
+            raise ValueError(
+                f"wann config: connection_rule must be one of {CONNECTION_RULES}, "
+                f"got {self.connection_rule!r}"
+            )
         if self.other_ranking not in OTHER_RANKINGS:
             raise ValueError(
                 f"wann config: other_ranking must be one of {OTHER_RANKINGS}, got {self.other_ranking!r}"

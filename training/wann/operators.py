@@ -34,20 +34,29 @@ def add_node(g: Genome, rng: np.random.Generator, activations: Sequence[int]) ->
     return child
 
 
-def add_connection(g: Genome, rng: np.random.Generator) -> Genome:
+def add_connection(g: Genome, rng: np.random.Generator, rule: str = "acyclic") -> Genome:
     """Add one new enabled connection that keeps the graph (over all connections) acyclic.
 
     Sources are tried in random order; the first with any valid destination gets a random one of them.
     A destination is valid when it is not the bias/an input, not yet connected from the source and does
-    not reach the source (so no cycle can form even through disabled connections).
+    not reach the source (so no cycle can form even through disabled connections). With ``rule="layered"``
+    it must also lie in a strictly later layer than the source (:func:`layers`), as in the reference.
     """
     child = g.copy()
     nodes = child.node_ids()
     sources = nodes[~np.isin(nodes, child.output_ids)]
     targets = nodes[nodes >= child.n_sources]
+    layer = layers(child) if rule == "layered" else None
     for s in rng.permutation(sources).tolist():
         taken = set(child.dst[child.src == s].tolist())
-        valid = [int(t) for t in targets if t != s and t not in taken and s not in child.reaches(int(t))]
+        valid = [
+            int(t)
+            for t in targets
+            if t != s
+            and t not in taken
+            and (layer is None or layer[int(t)] > layer[s])
+            and s not in child.reaches(int(t))
+        ]
         if valid:
             t = valid[rng.integers(len(valid))]
             child.src = np.append(child.src, s)
@@ -55,6 +64,15 @@ def add_connection(g: Genome, rng: np.random.Generator) -> Genome:
             child.enabled = np.append(child.enabled, True)
             return child
     return child
+
+
+def layers(g: Genome) -> dict[int, int]:
+    """The reference's layering: bias/inputs 0, hidden nodes their depth over the enabled connections,
+    every output one past the deepest hidden node."""
+    depth = g.depths()
+    hidden = [depth[int(h)] for h in g.hidden_ids]
+    last = max(hidden, default=0) + 1
+    return {**depth, **{int(o): last for o in g.output_ids}}
 
 
 def enable_connection(g: Genome, rng: np.random.Generator) -> Genome:
@@ -79,16 +97,21 @@ def change_activation(g: Genome, rng: np.random.Generator, activations: Sequence
 
 
 def mutate(
-    g: Genome, rng: np.random.Generator, probabilities: Sequence[float], activations: Sequence[int]
+    g: Genome,
+    rng: np.random.Generator,
+    probabilities: Sequence[float],
+    activations: Sequence[int],
+    connection_rule: str = "acyclic",
 ) -> Genome:
-    """Apply exactly one operator, chosen with weights ``probabilities`` (in :data:`OPERATORS` order)."""
+    """Apply exactly one operator, chosen with weights ``probabilities`` (in :data:`OPERATORS` order);
+    ``connection_rule`` is :func:`add_connection`'s ``rule``."""
     p = np.asarray(probabilities, dtype=np.float64)
     if p.shape != (len(OPERATORS),) or np.any(p < 0) or p.sum() <= 0:
         raise ValueError(f"operator probabilities must be {len(OPERATORS)} non-negative numbers, got {p}")
     edges = np.cumsum(p)
     choice = OPERATORS[int(np.searchsorted(edges, rng.random() * edges[-1], side="right"))]
     if choice == "add_connection":
-        return add_connection(g, rng)
+        return add_connection(g, rng, connection_rule)
     if choice == "add_node":
         return add_node(g, rng, activations)
     if choice == "enable_connection":

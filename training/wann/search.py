@@ -48,7 +48,7 @@ class WannSearch:
             if c.init_network:
                 start = self._load_init_network()
                 self.population = [start] + [
-                    mutate(start, self.rng, c.operator_probabilities, c.hidden_activations)
+                    mutate(start, self.rng, c.operator_probabilities, c.hidden_activations, c.connection_rule)
                     for _ in range(c.pop_size - 1)
                 ]
             else:
@@ -110,7 +110,11 @@ class WannSearch:
         children = [g.copy() for g in parents[:n_elite]]
         winners = self.rng.integers(len(parents), size=(c.pop_size - n_elite, c.tournament_size)).min(axis=1)
         for i in winners.tolist():
-            children.append(mutate(parents[i], self.rng, c.operator_probabilities, c.hidden_activations))
+            children.append(
+                mutate(
+                    parents[i], self.rng, c.operator_probabilities, c.hidden_activations, c.connection_rule
+                )
+            )
         return children
 
     # -- checkpointing -----------------------------------------------------------------------------
