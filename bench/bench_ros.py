@@ -8,7 +8,9 @@ and contacts, then a JointState, and times the command that comes back. The cont
 mode (one step per complete sensor set), so the latency is the controller's own path, not a timer phase;
 the echo node answers every JointState with a Float64MultiArray on the same topic, and a second echo node,
 built like the controller's I/O node, subscribes to the same four inputs and answers each complete set
-(rclpy's executor wakes once per message: what the controller pays before its own work). The soak run
+(rclpy's executor wakes once per message: what the controller pays before its own work). The controller
+runs with its default I/O executor (rclpy's EventsExecutor) and with ``io_executor: wait_set`` (rclpy's
+SingleThreadedExecutor), and the bare echo also on the EventsExecutor (see ``TARGETS``). The soak run
 reports the controller's overruns (diagnostics) and its resident memory at start and end. ``--pin`` puts
 this process on CPU 0 and every node under test on CPU 1 (the controller through its ``cpu_affinity``
 parameter), as a robot gives its controller a core of its own.
@@ -29,14 +31,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TOPIC = "/joint_group_effort_controller/commands"
+# bare echo (default rclpy node and executor), the same on rclpy's EventsExecutor, the four-input echo,
+# the controller (its default EventsExecutor I/O side) and the controller with io_executor: wait_set
+TARGETS = ("echo", "echo_events", "echo4", "controller", "controller_wait_set")
 
 
-def echo_main(all_inputs: bool, cpus: str) -> int:
+def echo_main(all_inputs: bool, cpus: str, events: bool = False) -> int:
     """The bare echo node: a default rclpy node, JointState in -> Float64MultiArray out, nothing else.
     With ``all_inputs`` it is built like the controller's I/O node (no parameter services, no default QoS
     event handlers), also subscribes to IMU, odometry and contacts and answers once a complete set
     arrived (the controller's lock-step rule): what the controller pays before its own work. ``cpus``
-    pins it as the controller's ``cpu_affinity`` parameter pins the controller."""
+    pins it as the controller's ``cpu_affinity`` parameter pins the controller. ``events`` spins it with
+    rclpy's EventsExecutor (the controller's default I/O executor) instead of the default one."""
     import rclpy
     from nav_msgs.msg import Odometry
     from rclpy.event_handler import SubscriptionEventCallbacks
@@ -79,7 +85,15 @@ def echo_main(all_inputs: bool, cpus: str) -> int:
     else:
         arrivals = {"joint_states": 0}
     with contextlib.suppress(KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-        rclpy.spin(node)
+        if events:
+            from rclpy.experimental import EventsExecutor
+
+            executor = EventsExecutor()
+            executor.add_node(node)
+            while rclpy.ok():
+                executor.spin_once(timeout_sec=0.5)
+        else:
+            rclpy.spin(node)
     rclpy.try_shutdown()
     return 0
 
@@ -229,11 +243,11 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
     from wann_ros.nodes.monitor import RunMonitor
     from wann_ros.nodes.processes import start_node, stop
 
-    if kind in ("echo", "echo4"):
+    if kind.startswith("echo"):
         import subprocess
 
-        cmd = [sys.executable, __file__, f"--{kind}", "--cpus", cpus]
-        proc = subprocess.Popen(cmd, start_new_session=True)
+        cmd = [sys.executable, __file__, "--echo4" if kind == "echo4" else "--echo", "--cpus", cpus]
+        proc = subprocess.Popen(cmd + (["--events"] if kind == "echo_events" else []), start_new_session=True)
     else:
         params = {
             "policy": str(policy),
@@ -241,6 +255,7 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
             "rate": rate,
             "soft_start": 0.0,
             "startup_timeout": 10.0,
+            "io_executor": "wait_set" if kind == "controller_wait_set" else "events",
             **({"cpu_affinity": cpus} if cpus else {}),
         }
         proc = start_node("controller_node", params, log_dir / f"controller_{rate:g}.log")
@@ -277,7 +292,7 @@ def run_target(kind: str, policy: Path, rate: float, seconds: float, log_dir: Pa
         "p99_ms": 1e3 * float(np.percentile(lat, 99)),
         "rss_start_mb": rss0,
         "rss_end_mb": rss1,
-        "overruns": int(diag.get("overruns", -1)) if kind == "controller" else None,
+        "overruns": int(diag.get("overruns", -1)) if kind.startswith("controller") else None,
     }
 
 
@@ -285,6 +300,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--echo4", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--rates", type=float, nargs="+", default=[100.0, 500.0])
     ap.add_argument("--seconds", type=float, default=10.0, help="latency run length per rate and target")
     ap.add_argument("--repeats", type=int, default=3, help="alternating runs per rate (medians reported)")
@@ -304,7 +320,7 @@ def main() -> int:
     )
     args = ap.parse_args()
     if args.echo or args.echo4:
-        return echo_main(all_inputs=args.echo4, cpus=args.cpus)
+        return echo_main(all_inputs=args.echo4, cpus=args.cpus, events=args.events)
     import rclpy
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_ros_"))
@@ -331,7 +347,7 @@ def main() -> int:
             flush=True,
         )
         for rate in args.rates:
-            runs: dict[str, list[dict]] = {"echo": [], "echo4": [], "controller": []}
+            runs: dict[str, list[dict]] = {k: [] for k in TARGETS}
             for _ in range(args.repeats):  # alternate the targets so a machine's mood hits all alike
                 for kind, rows in runs.items():
                     r = run_target(kind, policy, rate, args.seconds, tmp, cpus)
@@ -341,11 +357,12 @@ def main() -> int:
             med = {k: float(np.median([r["median_ms"] for r in rows])) for k, rows in runs.items()}
             p99 = {k: float(np.median([r["p99_ms"] for r in rows])) for k, rows in runs.items()}
             print(
-                f"rate {rate:g} Hz, medians of {args.repeats} runs: controller {med['controller']:.3f} ms "
-                f"(p99 {p99['controller']:.3f}); bare echo {med['echo']:.3f} ms (p99 {p99['echo']:.3f}), "
-                f"ratio {med['controller'] / med['echo']:.2f} (target <= 1.2); four-input echo "
-                f"{med['echo4']:.3f} ms (p99 {p99['echo4']:.3f}), "
-                f"ratio {med['controller'] / med['echo4']:.2f}",
+                f"rate {rate:g} Hz, medians of {args.repeats} runs (ms, p99 in brackets): "
+                + ", ".join(f"{k} {med[k]:.3f} ({p99[k]:.3f})" for k in TARGETS)
+                + f"; controller / bare echo {med['controller'] / med['echo']:.2f} (target <= 1.2), "
+                f"/ EventsExecutor echo {med['controller'] / med['echo_events']:.2f}, "
+                f"/ four-input echo {med['controller'] / med['echo4']:.2f}; "
+                f"wait-set controller / bare echo {med['controller_wait_set'] / med['echo']:.2f}",
                 flush=True,
             )
         if args.soak_seconds > 0:

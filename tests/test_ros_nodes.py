@@ -152,10 +152,13 @@ def test_bad_cpu_affinity_is_refused(tmp_path):
     assert "cpu_affinity: CPUs [9999] do not exist" in res.stderr
 
 
-def test_bad_trigger_is_refused(tmp_path):
+def test_bad_trigger_or_executor_is_refused(tmp_path):
     res = run_controller({"policy": str(write_policy(tmp_path / "p.wrp")), "trigger": "clock"})
     assert res.returncode == 2
     assert "trigger must be one of ('timer', 'sensors'), got 'clock'" in res.stderr
+    res = run_controller({"policy": str(write_policy(tmp_path / "p.wrp")), "io_executor": "multi"})
+    assert res.returncode == 2
+    assert "io_executor must be one of ('events', 'wait_set'), got 'multi'" in res.stderr
 
 
 def test_missing_joint_states_is_refused(tmp_path):
@@ -187,11 +190,13 @@ def test_wrong_joint_names_and_missing_inputs_are_refused(ros, tmp_path):
         robot.destroy_node()
 
 
-@pytest.mark.parametrize("trigger", ["timer", "sensors"])
-def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path, trigger):
+@pytest.mark.parametrize(
+    ("trigger", "io_executor"), [("timer", "events"), ("sensors", "events"), ("timer", "wait_set")]
+)
+def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path, trigger, io_executor):
     """One controller run: policy commands, NaN sensors held, stale IMU -> safe within timeout, e-stop,
     a warning for a publisher with incompatible QoS. With ``trigger: sensors`` a stale input stops the
-    sensor sets, and the watchdog timer must send the safe command in their place."""
+    sensor sets, and the watchdog timer must send the safe command in their place. Both I/O executors."""
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from std_msgs.msg import Float64MultiArray
     from std_srvs.srv import SetBool
@@ -209,6 +214,7 @@ def test_nan_sensors_stale_inputs_and_estop(ros, tmp_path, trigger):
             "safe_kd": 3.0,
             "rate": 100.0,
             "trigger": trigger,
+            "io_executor": io_executor,
         },
         tmp_path / "controller.log",
     )

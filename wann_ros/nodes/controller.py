@@ -31,7 +31,8 @@ from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.event_handler import SubscriptionEventCallbacks
-from rclpy.executors import ExternalShutdownException, ShutdownException, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, ShutdownException, SingleThreadedExecutor
+from rclpy.experimental import EventsExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -47,6 +48,7 @@ from wann_ros.nodes.sensors import INPUTS, SpecMismatchError, check_joint_names
 
 EXIT_REFUSED = 2
 TRIGGERS = ("timer", "sensors")
+IO_EXECUTORS = ("events", "wait_set")
 DEFAULT_SAFE_MODE = {"effort": "damping", "position": "hold", "velocity": "zero"}
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
@@ -73,6 +75,7 @@ class ControllerNode(LifecycleNode):
         p("diagnostics_period", 1.0)
         # e.g. "1" or "2,3": pin the node's threads to these CPUs (a core of its own on a robot)
         p("cpu_affinity", "", ParameterDescriptor(dynamic_typing=True))
+        p("io_executor", "events")  # events (rclpy's EventsExecutor) | wait_set (SingleThreadedExecutor)
         self.loop: ControlLoop | None = None
         self.sha256 = ""
         self.state_label = "unconfigured"
@@ -434,14 +437,26 @@ def _pin_to_cpus(node: ControllerNode) -> bool:
     return True
 
 
+def _io_executor(node: ControllerNode) -> Executor | None:
+    """The executor of the sensor/command side: rclpy's EventsExecutor (the default) takes a message
+    from the middleware's event queue to its callback without rebuilding a wait set on every wake-up,
+    which is most of a Python node's latency; ``io_executor: wait_set`` keeps the classic one.
+    None (logged) for any other value."""
+    kind = node.get_parameter("io_executor").value
+    if kind in IO_EXECUTORS:
+        return EventsExecutor() if kind == "events" else SingleThreadedExecutor()
+    node.get_logger().fatal(f"io_executor must be one of {IO_EXECUTORS}, got {kind!r}")
+    return None
+
+
 def main(args: list[str] | None = None) -> int:
     rclpy.init(args=args)
     node = ControllerNode()
     code = 0
-    io_executor, service_executor = SingleThreadedExecutor(), SingleThreadedExecutor()
+    io_executor, service_executor = _io_executor(node), SingleThreadedExecutor()
     services = threading.Thread(target=_spin_services, args=(service_executor,), name="controller-services")
     try:
-        if not _pin_to_cpus(node):
+        if io_executor is None or not _pin_to_cpus(node):
             code = EXIT_REFUSED
         elif node.get_parameter("autostart").value:
             if node.trigger_configure() != SUCCESS:
@@ -453,7 +468,8 @@ def main(args: list[str] | None = None) -> int:
             service_executor.add_node(node)
             io_executor.add_node(node.io)
             services.start()
-            io_executor.spin()
+            while rclpy.ok():  # EventsExecutor.spin() ran no timers with these rclpy wheels; spin_once does
+                io_executor.spin_once(timeout_sec=0.5)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except RuntimeError:
@@ -466,7 +482,8 @@ def main(args: list[str] | None = None) -> int:
         service_executor.shutdown()  # wakes the service thread; it must be gone before the nodes are
         if services.is_alive():
             services.join()
-        io_executor.shutdown()
+        if io_executor is not None:
+            io_executor.shutdown()
         if node.loop is not None and rclpy.ok():
             node.trigger_shutdown()
         node.io.destroy_node()
