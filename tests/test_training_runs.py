@@ -102,6 +102,14 @@ def test_config_rejects_unknown_keys_and_wrong_types(tmp_path):
     assert main(["es", "--task", "toy", "--config", str(bad)]) == 2
 
 
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parent.parent / "training" / "configs").glob("*.yaml"))
+)
+def test_every_shipped_config_loads_into_its_algorithm(path):
+    algorithm = get_algorithm(path.stem.split("_")[0])  # files are named <algorithm>_<what>.yaml
+    assert isinstance(load_config(algorithm.config_cls, path), algorithm.config_cls)  # unknown keys raise
+
+
 def test_registry_and_checkpoint_errors(tmp_path):
     assert "es" in available() and get_algorithm("es").config_cls is ESConfig
     with pytest.raises(ValueError, match="unknown algorithm 'nope'"):
