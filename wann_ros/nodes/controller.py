@@ -11,10 +11,11 @@ the safe command; ``~/reset`` (Trigger) redraws a Hebbian policy's weights; ``pl
 
 The sensor subscriptions, the ``/estop`` topic, the control timer and the command publisher live on a
 second, lean node, ``<name>_io`` (no parameter services, one QoS event handler per subscription), spun
-by its own executor on the main thread; the lifecycle, parameter and service side is spun on a second
-thread. rclpy's executor walks every entity of its nodes on each wake-up, so a sensor message then wakes
-an executor with five subscriptions instead of one with some twenty services and event handlers. A lock
-keeps the two threads from touching the control loop at the same time.
+by its own executor on the main thread (rclpy's EventsExecutor unless ``io_executor: wait_set``); the
+lifecycle, parameter and service side is spun on a second thread. A wait-set executor walks every entity
+of its nodes on each wake-up, so a sensor message then wakes an executor with five subscriptions instead
+of one with some twenty services and event handlers. A lock keeps the two threads from touching the
+control loop at the same time.
 """
 
 from __future__ import annotations
