@@ -86,12 +86,11 @@ def echo_main(all_inputs: bool, cpus: str, events: bool = False) -> int:
         arrivals = {"joint_states": 0}
     with contextlib.suppress(KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         if events:
-            from rclpy.experimental import EventsExecutor
+            from wann_ros.nodes.executors import make_executor, spin_until_shutdown
 
-            executor = EventsExecutor()
+            executor = make_executor("events")
             executor.add_node(node)
-            while rclpy.ok():
-                executor.spin_once(timeout_sec=0.5)
+            spin_until_shutdown(executor)
         else:
             rclpy.spin(node)
     rclpy.try_shutdown()

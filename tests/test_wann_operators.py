@@ -92,6 +92,8 @@ def test_layered_rule_only_connects_to_later_layers():
             if rule == "layered" and child.src.size > g.src.size:
                 assert layers(g)[d] > layers(g)[s]
     assert joins["acyclic"] > 0 and joins["layered"] == 0
+    with pytest.raises(ValueError, match="connection rule must be one of"):
+        add_connection(g, np.random.default_rng(0), "later")
 
 
 def test_enable_and_change_activation():

@@ -11,10 +11,11 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from training.wann.operators import CONNECTION_RULES
+
 SWINGUP_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 HIDDEN_ACTIVATIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)  # the reference's swingup pool (square, 11, excluded)
 OTHER_RANKINGS = ("mean", "peak")
-CONNECTION_RULES = ("acyclic", "layered")
 
 
 @dataclass(frozen=True)

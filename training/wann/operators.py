@@ -15,6 +15,7 @@ import numpy as np
 from training.wann.genome import Genome
 
 OPERATORS = ("add_connection", "add_node", "enable_connection", "change_activation")
+CONNECTION_RULES = ("acyclic", "layered")  # add_connection's destinations (see there)
 
 
 def add_node(g: Genome, rng: np.random.Generator, activations: Sequence[int]) -> Genome:
@@ -42,6 +43,8 @@ def add_connection(g: Genome, rng: np.random.Generator, rule: str = "acyclic") -
     not reach the source (so no cycle can form even through disabled connections). With ``rule="layered"``
     it must also lie in a strictly later layer than the source (:func:`layers`), as in the reference.
     """
+    if rule not in CONNECTION_RULES:
+        raise ValueError(f"connection rule must be one of {CONNECTION_RULES}, got {rule!r}")
     child = g.copy()
     nodes = child.node_ids()
     sources = nodes[~np.isin(nodes, child.output_ids)]

@@ -33,7 +33,6 @@ from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.executors import Executor, ExternalShutdownException, ShutdownException, SingleThreadedExecutor
-from rclpy.experimental import EventsExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -44,12 +43,12 @@ from std_srvs.srv import SetBool, Trigger
 from wann_ros.formats import file_sha256, load_policy
 from wann_ros.nodes import ros_msgs
 from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
+from wann_ros.nodes.executors import make_executor, spin_until_shutdown
 from wann_ros.nodes.processes import parse_cpus, pin_process
 from wann_ros.nodes.sensors import INPUTS, SpecMismatchError, check_joint_names
 
 EXIT_REFUSED = 2
 TRIGGERS = ("timer", "sensors")
-IO_EXECUTORS = ("events", "wait_set")
 DEFAULT_SAFE_MODE = {"effort": "damping", "position": "hold", "velocity": "zero"}
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
@@ -439,15 +438,13 @@ def _pin_to_cpus(node: ControllerNode) -> bool:
 
 
 def _io_executor(node: ControllerNode) -> Executor | None:
-    """The executor of the sensor/command side: rclpy's EventsExecutor (the default) takes a message
-    from the middleware's event queue to its callback without rebuilding a wait set on every wake-up,
-    which is most of a Python node's latency; ``io_executor: wait_set`` keeps the classic one.
-    None (logged) for any other value."""
-    kind = node.get_parameter("io_executor").value
-    if kind in IO_EXECUTORS:
-        return EventsExecutor() if kind == "events" else SingleThreadedExecutor()
-    node.get_logger().fatal(f"io_executor must be one of {IO_EXECUTORS}, got {kind!r}")
-    return None
+    """The executor of the sensor/command side (``io_executor``, see ``wann_ros.nodes.executors``);
+    None (logged) for an unknown kind."""
+    try:
+        return make_executor(node.get_parameter("io_executor").value)
+    except ValueError as exc:
+        node.get_logger().fatal(str(exc))
+        return None
 
 
 def main(args: list[str] | None = None) -> int:
@@ -469,8 +466,7 @@ def main(args: list[str] | None = None) -> int:
             service_executor.add_node(node)
             io_executor.add_node(node.io)
             services.start()
-            while rclpy.ok():  # EventsExecutor.spin() ran no timers with these rclpy wheels; spin_once does
-                io_executor.spin_once(timeout_sec=0.5)
+            spin_until_shutdown(io_executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except RuntimeError:
