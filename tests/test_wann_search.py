@@ -137,13 +137,15 @@ def _run_dir(tmp_path, name: str, config: WannConfig) -> RunDir:
     return RunDir.create(tmp_path / name, meta, config.to_dict())
 
 
-def test_engine_run_resumes_exactly(tmp_path):
-    full = _run_dir(tmp_path, "full", TINY)
-    run_search(_short_search(TINY, 5), full, RunOptions(seed=5, progress=False))
-    half = dataclasses.replace(TINY, generations=2)
+@pytest.mark.parametrize("sampling", ["series", "stratified"])
+def test_engine_run_resumes_exactly(tmp_path, sampling):
+    tiny = dataclasses.replace(TINY, weight_sampling=sampling)
+    full = _run_dir(tmp_path, "full", tiny)
+    run_search(_short_search(tiny, 5), full, RunOptions(seed=5, progress=False))
+    half = dataclasses.replace(tiny, generations=2)
     part = _run_dir(tmp_path, "part", half)
     run_search(_short_search(half, 5), part, RunOptions(seed=5, progress=False))
-    summary = run_search(_short_search(TINY, 5), part, RunOptions(seed=5, progress=False), resume=True)
+    summary = run_search(_short_search(tiny, 5), part, RunOptions(seed=5, progress=False), resume=True)
     assert summary.generations == 3
     a = load_checkpoint(full.checkpoint)["search"]
     b = load_checkpoint(part.checkpoint)["search"]
@@ -151,7 +153,29 @@ def test_engine_run_resumes_exactly(tmp_path):
     assert a["history"] == b["history"] and a["best"] == b["best"]
     assert full.best_policy.is_file() and a["best_fitness"] > 0
     with pytest.raises(ValueError, match="different settings"):
-        _short_search(dataclasses.replace(TINY, pop_size=9), 5).load_state_dict(a)
+        _short_search(dataclasses.replace(tiny, pop_size=9), 5).load_state_dict(a)
+
+
+def test_stratified_sampling_draws_one_weight_per_slice_each_generation():
+    config = dataclasses.replace(REFERENCE, weight_sampling="stratified")
+    assert config.confirm_weights == pytest.approx((-5 / 3, -1, -1 / 3, 1 / 3, 1, 5 / 3))
+    search = _short_search(dataclasses.replace(TINY, weights=config.weights, weight_sampling="stratified"), 5)
+    first = search.generation_weights()
+    assert search.generation_weights() == first  # asking twice in a generation draws nothing new
+    edges = np.linspace(-2.0, 2.0, 7)
+    assert np.all((edges[:-1] <= first) & (np.asarray(first) < edges[1:]))
+    assert {c.weight for c in search.ask()} == set(first)
+    draws = []
+    for _ in range(3):
+        search.wann.ask()
+        search.wann.tell(_fake_returns(search.wann))
+        draws.append(search.generation_weights())
+    assert len({*draws, first}) == 4  # a new draw every generation
+    assert _short_search(TINY, 5).generation_weights() == TINY.weights
+    with pytest.raises(ValueError, match="weight_sampling must be one of"):
+        dataclasses.replace(TINY, weight_sampling="random")
+    with pytest.raises(ValueError, match="spanning a range"):
+        dataclasses.replace(TINY, weights=(1.0,), weight_sampling="stratified")
 
 
 def test_unknown_task_is_refused():

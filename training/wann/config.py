@@ -11,11 +11,14 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 from training.wann.operators import CONNECTION_RULES
 
 SWINGUP_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 HIDDEN_ACTIVATIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)  # the reference's swingup pool (square, 11, excluded)
 OTHER_RANKINGS = ("mean", "peak")
+WEIGHT_SAMPLINGS = ("series", "stratified")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,9 @@ class WannConfig:
     pop_size: int = 192
     n_reps: int = 3  # episodes per shared weight and individual
     weights: tuple[float, ...] = SWINGUP_WEIGHTS
+    # "series" = every generation runs ``weights``; "stratified" = every generation draws len(weights)
+    # weights, one uniformly from each of that many equal slices of [min(weights), max(weights)]
+    weight_sampling: str = "series"
     prob_moo: float = 0.2  # chance that a generation ranks on (mean, -connections)
     other_ranking: str = "mean"  # the other generations: "mean" alone (prettyNeatWann) or "peak" (mean, max)
     prob_init_enable: float = 0.5
@@ -72,6 +78,13 @@ class WannConfig:
                 f"wann config: connection_rule must be one of {CONNECTION_RULES}, "
                 f"got {self.connection_rule!r}"
             )
+        if self.weight_sampling not in WEIGHT_SAMPLINGS:
+            raise ValueError(
+                f"wann config: weight_sampling must be one of {WEIGHT_SAMPLINGS}, "
+                f"got {self.weight_sampling!r}"
+            )
+        if self.weight_sampling == "stratified" and min(self.weights) == max(self.weights):
+            raise ValueError("wann config: stratified weight_sampling needs weights spanning a range")
         if self.other_ranking not in OTHER_RANKINGS:
             raise ValueError(
                 f"wann config: other_ranking must be one of {OTHER_RANKINGS}, got {self.other_ranking!r}"
@@ -85,6 +98,26 @@ class WannConfig:
     def operator_probabilities(self) -> tuple[float, ...]:
         """Roulette weights in :data:`training.wann.operators.OPERATORS` order."""
         return tuple(getattr(self, f) for f in self._operator_fields())
+
+    def _slices(self) -> tuple[np.ndarray, float]:
+        n = len(self.weights)
+        lo, hi = min(self.weights), max(self.weights)
+        return lo + (hi - lo) * np.arange(n) / n, (hi - lo) / n
+
+    def generation_weights(self, rng: np.random.Generator) -> tuple[float, ...]:
+        """The shared weights one generation runs: ``weights``, or one uniform draw per slice."""
+        if self.weight_sampling == "series":
+            return self.weights
+        starts, width = self._slices()
+        return tuple(float(w) for w in starts + width * rng.random(starts.size))
+
+    @property
+    def confirm_weights(self) -> tuple[float, ...]:
+        """The shared weights that confirm a new best: ``weights``, or the slice midpoints."""
+        if self.weight_sampling == "series":
+            return self.weights
+        starts, width = self._slices()
+        return tuple(float(w) for w in starts + width / 2)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

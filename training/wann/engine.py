@@ -27,7 +27,7 @@ from training.wann.search import WannSearch
 from training.wann.swingup_eval import N_INPUTS, N_OUTPUTS
 from wann_ros.policies.wann import WannPolicy
 
-CONFIRM_STREAM = 12
+CONFIRM_STREAM, WEIGHT_STREAM = 12, 13
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,13 @@ class WannRunSearch(Search):
     def generation(self) -> int:
         return self.wann.generation
 
+    def generation_weights(self) -> tuple[float, ...]:
+        """This generation's shared weights (``WannConfig.weight_sampling``), the same on every call."""
+        key = np.random.SeedSequence(self.seed, spawn_key=(WEIGHT_STREAM, self.wann.generation))
+        return self.config.generation_weights(np.random.default_rng(key))
+
     def ask(self) -> Sequence[WannCandidate]:
-        return [WannCandidate(g, w) for g in self.wann.ask() for w in self.config.weights]
+        return [WannCandidate(g, w) for g in self.wann.ask() for w in self.generation_weights()]
 
     def seed_keys(self, n_candidates: int) -> Sequence[int]:
         return [0] * n_candidates
@@ -113,7 +118,7 @@ class WannRunSearch(Search):
 
     def _offer(self, genome: Genome, generation: int) -> None:
         """Confirm ``genome`` on fresh episodes; it becomes the best if it still beats the best so far."""
-        weights = self.config.weights
+        weights = self.config.confirm_weights
         confirm = self._confirm.evaluate(
             [WannCandidate(genome, w) for w in weights], generation, [0] * len(weights)
         )
