@@ -158,7 +158,7 @@ def test_engine_run_resumes_exactly(tmp_path, sampling):
 
 def test_stratified_sampling_draws_one_weight_per_slice_each_generation():
     config = dataclasses.replace(REFERENCE, weight_sampling="stratified")
-    assert config.confirm_weights == pytest.approx((-5 / 3, -1, -1 / 3, 1 / 3, 1, 5 / 3))
+    assert config.confirm_weights == pytest.approx(np.linspace(-2 + 1 / 12, 2 - 1 / 12, 24))
     search = _short_search(dataclasses.replace(TINY, weights=config.weights, weight_sampling="stratified"), 5)
     first = search.generation_weights()
     assert search.generation_weights() == first  # asking twice in a generation draws nothing new

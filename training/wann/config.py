@@ -99,8 +99,8 @@ class WannConfig:
         """Roulette weights in :data:`training.wann.operators.OPERATORS` order."""
         return tuple(getattr(self, f) for f in self._operator_fields())
 
-    def _slices(self) -> tuple[np.ndarray, float]:
-        n = len(self.weights)
+    def _slices(self, per_weight: int = 1) -> tuple[np.ndarray, float]:
+        n = len(self.weights) * per_weight
         lo, hi = min(self.weights), max(self.weights)
         return lo + (hi - lo) * np.arange(n) / n, (hi - lo) / n
 
@@ -113,10 +113,11 @@ class WannConfig:
 
     @property
     def confirm_weights(self) -> tuple[float, ...]:
-        """The shared weights that confirm a new best: ``weights``, or the slice midpoints."""
+        """The shared weights that confirm a new best: ``weights``, or the midpoints of four times as
+        many slices (a grid fine enough that sharp peaks at a few weights do not pass for a flat mean)."""
         if self.weight_sampling == "series":
             return self.weights
-        starts, width = self._slices()
+        starts, width = self._slices(per_weight=4)
         return tuple(float(w) for w in starts + width / 2)
 
     def to_dict(self) -> dict[str, Any]:
