@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
-from training.checkpoint import load_checkpoint
+from training.checkpoint import load_checkpoint, save_checkpoint
+from training.cli import main as cli_main
 from training.loop import RunOptions, run_search
 from training.rundir import RunDir
 from training.tasks import EpisodeWorker, Job
@@ -246,3 +248,20 @@ def test_checkpoints_from_before_other_ranking_keep_the_peak_ranking():
     changed = WannSearch(dataclasses.replace(REFERENCE, pop_size=4, prob_moo=0.8), 5, 1, 0)
     with pytest.raises(ValueError, match="other_ranking: 'peak' != 'mean'"):
         changed.load_state_dict(state)
+
+
+def test_cli_resumes_a_run_saved_before_other_ranking_existed(tmp_path):
+    config = tmp_path / "old.yaml"
+    config.write_text(
+        "pop_size: 4\nweights: [-1, 1]\nn_reps: 1\nbest_reps: 1\nprob_moo: 0.8\nother_ranking: peak\n"
+    )
+    run = tmp_path / "run"
+    train = ["wann", "--task", "swingup", "--config", str(config), "--run-dir", str(run), "--no-progress"]
+    assert cli_main([*train, "--generations", "1", "--backend", "serial"]) == 0
+    meta, state = json.loads((run / "run.json").read_text()), load_checkpoint(run / "checkpoint.npz")
+    for saved in (meta["config"], state["search"]["wann"]["config"]):
+        del saved["other_ranking"]  # as written before the key existed (those runs ranked on mean, peak)
+    (run / "run.json").write_text(json.dumps(meta))
+    save_checkpoint(run / "checkpoint.npz", state)
+    assert cli_main(["resume", str(run), "--generations", "2", "--no-progress"]) == 0
+    assert load_checkpoint(run / "checkpoint.npz")["search"]["wann"]["config"]["other_ranking"] == "peak"

@@ -68,13 +68,16 @@ class Search:
 @dataclass(frozen=True)
 class Algorithm:
     """``config_cls`` must have a ``generations`` field; ``commands`` adds CLI subcommands named
-    ``<name>-<something>`` (e.g. ``hebbian-table``), each ``main(argv) -> exit code``."""
+    ``<name>-<something>`` (e.g. ``hebbian-table``), each ``main(argv) -> exit code``;
+    ``saved_defaults`` fills keys that a saved run's config lacks (settings added after it was written)
+    with what that run did, so ``resume`` continues it unchanged."""
 
     name: str
     config_cls: type
     make_search: Callable[[Any, str, int], Search]
     summary: str = ""
     commands: dict[str, Callable[[list[str]], int]] = field(default_factory=dict)
+    saved_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Algorithm] = {}

@@ -89,7 +89,7 @@ def resume(argv: list[str]) -> int:
     run = RunDir.open(args.run_dir)
     meta = run.meta()
     algorithm = get_algorithm(meta["algorithm"])
-    config = from_dict(algorithm.config_cls, meta["config"])
+    config = from_dict(algorithm.config_cls, {**algorithm.saved_defaults, **meta["config"]})
     if args.generations is not None:
         config = dataclasses.replace(config, generations=args.generations)
     saved = meta["options"]

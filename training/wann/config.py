@@ -19,6 +19,8 @@ SWINGUP_WEIGHTS = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 HIDDEN_ACTIVATIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)  # the reference's swingup pool (square, 11, excluded)
 OTHER_RANKINGS = ("mean", "peak")
 WEIGHT_SAMPLINGS = ("series", "stratified")
+# what a saved config (run.json, checkpoint) lacking a key ran: settings written before the key existed
+SAVED_DEFAULTS = {"other_ranking": "peak"}
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,7 @@ class WannConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"wann config: unknown keys {unknown}; known keys: {sorted(known)}")
-        # settings saved before other_ranking existed ranked the other generations on (mean, peak)
-        return WannConfig(**{"other_ranking": "peak", **d})
+        return WannConfig(**{**SAVED_DEFAULTS, **d})
 
     def differences(self, other: WannConfig) -> list[str]:
         """``name: mine != other`` for every field in which the two configs differ."""
