@@ -107,7 +107,10 @@ def test_config_rejects_unknown_keys_and_wrong_types(tmp_path):
 )
 def test_every_shipped_config_loads_into_its_algorithm(path):
     algorithm = get_algorithm(path.stem.split("_")[0])  # files are named <algorithm>_<what>.yaml
-    assert isinstance(load_config(algorithm.config_cls, path), algorithm.config_cls)  # unknown keys raise
+    config = load_config(algorithm.config_cls, path)
+    assert isinstance(config, algorithm.config_cls)  # unknown keys raise
+    start = getattr(config, "init_network", "")  # a start network, relative to the repository root
+    assert not start or (path.parent.parent.parent / start).exists()
 
 
 def test_registry_and_checkpoint_errors(tmp_path):
