@@ -118,6 +118,18 @@ def test_wann_batch_over_weights_and_observations_equals_single_steps(wann_spec)
     np.testing.assert_allclose(net.act_batch(obs)[3], net.act(obs[3]), rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("act", ACTIVATION_NAMES)
+def test_activations_write_strided_column_blocks_like_single_rows(act):
+    # a batched WANN level hands each activation group a column block of two wider arrays; numpy 2.4's
+    # np.negative got the one-column case wrong (the shipped swing-up ensemble scored 523.5, not 500.3)
+    rng = np.random.default_rng(3)
+    for width in (1, 2, 3):
+        pre, values = rng.normal(size=(9, 8)) * 2, np.zeros((9, 48))
+        apply_activation(act, pre[:, 5 : 5 + width], out=values[:, 11 : 11 + width])
+        rows = np.array([apply_activation(act, row) for row in pre[:, 5 : 5 + width]])
+        np.testing.assert_array_equal(values[:, 11 : 11 + width], rows)
+
+
 def test_wann_weight_ensemble_averages_the_shared_weights(wann_spec):
     rng = np.random.default_rng(2)
     ens = [-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]

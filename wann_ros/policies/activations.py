@@ -43,6 +43,12 @@ def _sigmoid(x: np.ndarray, out: np.ndarray) -> None:
     np.multiply(out, 0.5, out=out)
 
 
+def _inverse(x: np.ndarray, out: np.ndarray) -> None:
+    # not np.negative: numpy 2.4 writes wrong values for a strided one-column input and output
+    # (e.g. x = a[:, 5:6], out = b[:, 11:12]), the layout of a one-node group in a batched level
+    np.multiply(x, -1.0, out=out)
+
+
 def _relu(x: np.ndarray, out: np.ndarray) -> None:
     np.maximum(x, 0.0, out=out)
 
@@ -64,7 +70,7 @@ ACTIVATIONS: dict[int, tuple[str, _Fn]] = {
     4: ("gaussian", _gaussian),  # exp(-x^2 / 2)
     5: ("tanh", np.tanh),  # tanh(x)
     6: ("sigmoid", _sigmoid),  # (tanh(x / 2) + 1) / 2
-    7: ("inverse", np.negative),  # -x
+    7: ("inverse", _inverse),  # -x
     8: ("abs", np.absolute),  # |x|
     9: ("relu", _relu),  # max(0, x)
     10: ("cos", _cos),  # cos(pi x)
