@@ -137,7 +137,7 @@ def test_help_lists_algorithms_every_command_and_tasks(capsys):
 def test_cli_run_directory_best_policy_plot_and_harness(tmp_path):
     config = write_config(tmp_path, 6)
     run = tmp_path / "run"
-    done = run_cli(*train_cmd(config, run, "--backend", "process", "--workers", "2"))
+    done = run_cli(*train_cmd(config, run, "--backend", "process", "--workers", "2", "--keep-bests"))
     assert done.returncode == 0, done.stderr
     for name in ("run.json", "config.yaml", "log.csv", "checkpoint.npz", "best.wrp", "curves.png"):
         assert (run / name).is_file(), name
@@ -153,6 +153,12 @@ def test_cli_run_directory_best_policy_plot_and_harness(tmp_path):
     assert (prov.task, prov.seed) == ("toy", 3) and prov.score == pytest.approx(max(log["best"]))
     assert prov.generation == int(np.argmax(log["best"])) and "es --task toy" in prov.command
     assert "gen 6/6 | best" in done.stdout
+    improved = [g for g, b in enumerate(log["best_so_far"]) if g == 0 or b > log["best_so_far"][g - 1]]
+    kept = sorted(p.name for p in (run / "bests").iterdir())
+    assert kept == [f"gen-{g:05d}.wrp" for g in improved]
+    for g in improved:
+        assert load_policy(run / "bests" / f"gen-{g:05d}.wrp").spec.provenance.generation == g
+    np.testing.assert_array_equal(load_policy(run / "bests" / kept[-1]).to_flat(), policy.to_flat())
 
     (run / "curves.png").unlink()
     assert run_cli(sys.executable, "-m", "training", "plot", str(run)).returncode == 0

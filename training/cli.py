@@ -30,6 +30,11 @@ def _execution_args(p: argparse.ArgumentParser, defaults: bool) -> None:
     p.add_argument("--generations", type=int, default=None, help="override the config's generations")
     p.add_argument("--checkpoint-every", type=int, default=1 if defaults else None, metavar="K")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar (the per-generation lines stay)")
+    p.add_argument(
+        "--keep-bests",
+        action="store_true",
+        help="keep every new best as bests/gen-NNNNN.wrp, not only best.wrp",
+    )
 
 
 def _train_parser(name: str) -> argparse.ArgumentParser:
@@ -60,7 +65,13 @@ def train(name: str, argv: list[str]) -> int:
     overrides = {} if args.generations is None else {"generations": args.generations}
     config = load_config(algorithm.config_cls, args.config, overrides)
     options = RunOptions(
-        seed, args.backend, args.workers, args.ray_address, args.checkpoint_every, not args.no_progress
+        seed,
+        args.backend,
+        args.workers,
+        args.ray_address,
+        args.checkpoint_every,
+        not args.no_progress,
+        args.keep_bests,
     )
     search = algorithm.make_search(config, args.task, seed)
     path = args.run_dir or default_run_dir(name, args.task, seed)
@@ -100,6 +111,7 @@ def resume(argv: list[str]) -> int:
         ray_address=args.ray_address or saved["ray_address"],
         checkpoint_every=args.checkpoint_every or saved["checkpoint_every"],
         progress=not args.no_progress,
+        keep_bests=args.keep_bests or saved.get("keep_bests", False),
     )
     search = algorithm.make_search(config, meta["task"], options.seed)
     summary = run_search(search, run, options, resume=True)

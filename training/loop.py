@@ -35,6 +35,7 @@ class RunOptions:
     ray_address: str | None = None
     checkpoint_every: int = 1
     progress: bool = True  # tqdm bar on stderr (the one-line log per generation is always printed)
+    keep_bests: bool = False  # also keep every new best as bests/gen-NNNNN.wrp (not only the last)
 
 
 @dataclass
@@ -56,8 +57,8 @@ def _one_line(row: dict[str, Any], total: int, best_generation: int | None) -> s
 class BestPolicyWriter:
     """Builds the best candidate into a policy and saves it with provenance (native format)."""
 
-    def __init__(self, search: Search, run: RunDir, meta: dict[str, Any]) -> None:
-        self.search, self.run, self.meta = search, run, meta
+    def __init__(self, search: Search, run: RunDir, meta: dict[str, Any], keep_bests: bool = False) -> None:
+        self.search, self.run, self.meta, self.keep_bests = search, run, meta, keep_bests
         self._env: Any = None
 
     def save(self, candidate: Any, fitness: float, generation: int) -> None:
@@ -81,6 +82,8 @@ class BestPolicyWriter:
         )
         policy.spec = dataclasses.replace(policy.spec, provenance=provenance)
         save_policy(policy, self.run.best_policy)
+        if self.keep_bests:
+            save_policy(policy, self.run.kept_best(generation))
 
     def close(self) -> None:
         if self._env is not None:
@@ -100,7 +103,7 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
             rows, best_generation = list(ck["log"]), ck["best_generation"]
         run.write_log(rows)
     meta = run.meta()
-    writer = BestPolicyWriter(search, run, meta)
+    writer = BestPolicyWriter(search, run, meta, options.keep_bests)
     backend = make_backend(options.backend, search.task, options.workers, options.ray_address)
     evaluator = Evaluator(search.task, backend, search.episodes, options.seed)
     in_process = getattr(backend, "in_process", False)  # else worker CPU is added from the episodes

@@ -3,7 +3,8 @@
 Layout of ``runs/<algorithm>-<task>-<YYYYmmdd-HHMMSS>-s<seed>/``:
 ``run.json`` (algorithm, task, options, package version, git commit, command), ``config.yaml``
 (the resolved config, reusable with ``--config``), ``log.csv``, ``checkpoint.npz``, ``best.wrp``
-(the best policy so far, native format), ``curves.png``.
+(the best policy so far, native format), ``curves.png``; with ``--keep-bests`` also
+``bests/gen-NNNNN.wrp``, every best as it was when found (NNNNN: its generation).
 """
 
 from __future__ import annotations
@@ -79,6 +80,12 @@ class RunDir:
     @property
     def best_policy(self) -> Path:
         return self.path / "best.wrp"
+
+    def kept_best(self, generation: int) -> Path:
+        """Where ``--keep-bests`` keeps the best found at ``generation`` (the directory is created)."""
+        folder = self.path / "bests"
+        folder.mkdir(exist_ok=True)
+        return folder / f"gen-{generation:05d}.wrp"
 
     @classmethod
     def create(cls, path: str | Path, meta: dict[str, Any], config: dict[str, Any]) -> RunDir:
