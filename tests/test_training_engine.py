@@ -1,5 +1,7 @@
 """The evaluation engine: seeded jobs, serial/process/ray backends, dead workers, bad episodes."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -65,6 +67,16 @@ def test_same_seed_same_fitness_serial_batch_and_process(serial_result):
     np.testing.assert_array_equal(pooled.episode_fitness, serial_result.episode_fitness)
     other_seed, _ = evaluate("serial", toy_task(), candidates(), seed=6)
     assert not np.array_equal(other_seed.fitness, serial_result.fitness)
+
+
+def test_a_pool_for_a_task_with_a_batch_evaluator_warns_that_serial_is_faster():
+    task = toy_task(batch_evaluator="training.toy:evaluate_batch")
+    with pytest.warns(UserWarning, match="only --backend serial uses"):
+        make_backend("process", task, workers=1).close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_backend("serial", task).close()
+        make_backend("process", toy_task(), workers=1).close()
 
 
 def test_shared_seed_keys_give_candidates_the_same_episodes():

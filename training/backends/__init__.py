@@ -6,6 +6,7 @@ A backend is built for one task and keeps its workers (and their envs) alive acr
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -28,7 +29,17 @@ class Backend(Protocol):
 def make_backend(
     name: str, task: Task, workers: int | None = None, ray_address: str | None = None
 ) -> Backend:
-    """``serial``, ``process`` (``workers`` processes, default all cores) or ``ray``."""
+    """``serial``, ``process`` (``workers`` processes, default all cores) or ``ray``.
+
+    Warns when ``task`` has a vectorised batch evaluator and ``name`` is not ``serial``: only the serial
+    backend uses it, the others step one episode at a time (for the WANN swing-up, dozens of times slower).
+    """
+    if name != "serial" and name in BACKENDS and task.batch_evaluator:
+        warnings.warn(
+            f"task {task.name!r} has a vectorised batch evaluator that only --backend serial uses; "
+            f"--backend {name} steps one episode at a time and is much slower for it",
+            stacklevel=2,
+        )
     if name == "serial":
         from training.backends.serial import SerialBackend
 
