@@ -18,6 +18,7 @@ from training.wann.config import LAPTOP, PAPER_RANKING, REFERENCE, WannConfig
 from training.wann.engine import WannCandidate, WannRunSearch, make_search, wann_task
 from training.wann.ranking import nondominated_fronts
 from training.wann.search import WannSearch
+from training.wann.sources import load_source
 from training.wann.swingup_eval import evaluate_jobs, shared_weight_returns
 from wann_ros.policies.wann_population import PopulationForward
 from wann_ros.sim.swingup import SwingUpParams
@@ -156,6 +157,23 @@ def test_engine_run_resumes_exactly(tmp_path, sampling):
     assert full.best_policy.is_file() and a["best_fitness"] > 0
     with pytest.raises(ValueError, match="different settings"):
         _short_search(dataclasses.replace(tiny, pop_size=9), 5).load_state_dict(a)
+
+
+def test_a_kept_best_brings_its_runs_history_up_to_its_generation(tmp_path):
+    tiny = dataclasses.replace(TINY, generations=4)
+    run = _run_dir(tmp_path, "run", tiny)
+    run_search(_short_search(tiny, 5), run, RunOptions(seed=5, progress=False, keep_bests=True))
+    kept = sorted((run.path / "bests").iterdir())
+    first = kept[0]
+    genome, tuned, info = load_source(first)
+    assert genome.n_connections > 0
+    assert tuned is None and info["run"] == str(run.path)
+    generation = info["provenance"]["generation"]
+    assert [h["generation"] for h in info["history"]] == list(range(generation + 1))
+    assert "history" not in load_source(run.path / "best.wrp")[2]  # not kept in bests/: no run to read
+    (run.path / "checkpoint.npz").write_bytes(b"PK\x03\x04garbage")
+    with pytest.raises(Exception, match="checkpoint"):
+        load_source(first)
 
 
 def test_stratified_sampling_draws_one_weight_per_slice_each_generation():

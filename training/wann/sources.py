@@ -1,5 +1,8 @@
 """Where a WANN genome comes from: a run directory, a WANN policy file or a reference export.
 
+A policy file kept by ``--keep-bests`` (``RUN/bests/gen-NNNNN.wrp``) also brings its run's history up to
+that generation, so ``wann-table`` draws the curve that led to it.
+
 Used by ``wann-table`` (its SOURCE) and by the search's ``init_network``.
 """
 
@@ -20,12 +23,7 @@ def load_source(source: str | Path) -> tuple[Genome, np.ndarray | None, dict[str
     """Genome, tuned weights (or ``None``) and what is known about where they came from."""
     path = Path(source)
     if path.is_dir():
-        ck = path / "checkpoint.npz"
-        if not ck.is_file():
-            raise ValueError(f"{path} is not a WANN run directory (no checkpoint.npz)")
-        state = load_checkpoint(ck)["search"]
-        if not isinstance(state, dict) or "wann" not in state:
-            raise ValueError(f"{path} holds a checkpoint of another algorithm, not of a WANN search")
+        state = _search_state(path)
         if state["best"] is None:
             raise ValueError(f"{path}: the search has not completed a generation yet")
         info = {
@@ -52,4 +50,20 @@ def load_source(source: str | Path) -> tuple[Genome, np.ndarray | None, dict[str
     if getattr(policy, "kind", None) != "wann":
         raise ValueError(f"{path} holds a {getattr(policy, 'kind', '?')!r} policy, not a WANN")
     genome, tuned = from_policy(policy)
-    return genome, tuned, {"policy": str(path), "provenance": policy.spec.provenance.to_dict()}
+    info: dict[str, Any] = {"policy": str(path), "provenance": policy.spec.provenance.to_dict()}
+    run, generation = path.parent.parent, policy.spec.provenance.generation
+    if path.parent.name == "bests" and (run / "checkpoint.npz").is_file() and generation is not None:
+        # a best kept by --keep-bests: its run's curve up to the generation it was found at
+        history = _search_state(run)["history"]
+        info.update(run=str(run), history=[h for h in history if h["generation"] <= generation])
+    return genome, tuned, info
+
+
+def _search_state(run: Path) -> dict[str, Any]:
+    ck = run / "checkpoint.npz"
+    if not ck.is_file():
+        raise ValueError(f"{run} is not a WANN run directory (no checkpoint.npz)")
+    state = load_checkpoint(ck)["search"]
+    if not isinstance(state, dict) or "wann" not in state:
+        raise ValueError(f"{run} holds a checkpoint of another algorithm, not of a WANN search")
+    return state

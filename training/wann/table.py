@@ -9,7 +9,8 @@ its ``wann_test`` does). Steps: fine sweep of the shared weight over [-2, 2], pe
 or with ``--finetune-generations 0``; the ES mean that scored best on validation episodes of their own
 is kept), then the four rows on the same ``--episodes`` start states. ``--out`` writes the policies
 (tuned shared weight, weight ensemble, tuned weights; native ``.wrp``), the network diagrams, the training
-curve of a run and the table as JSON, all named ``<--name>_*``.
+curve (of a run directory, or of a best it kept in ``bests/``, up to that best) and the table as JSON,
+all named ``<--name>_*``.
 """
 
 from __future__ import annotations
