@@ -5,10 +5,10 @@ import warnings
 import numpy as np
 import pytest
 
-from training.backends import EvaluationError, make_backend
+from training.backends import EvaluationError, make_backend, split_by_candidate
 from training.evaluation import Evaluator
 from training.seeding import EVAL_STREAM, episode_seed, policy_seed
-from training.tasks import Task
+from training.tasks import Job, Task
 
 TOY = dict(
     name="toy",
@@ -69,14 +69,27 @@ def test_same_seed_same_fitness_serial_batch_and_process(serial_result):
     assert not np.array_equal(other_seed.fitness, serial_result.fitness)
 
 
-def test_a_pool_for_a_task_with_a_batch_evaluator_warns_that_serial_is_faster():
+def test_the_process_pool_splits_a_batch_task_by_candidate(serial_result):
     task = toy_task(batch_evaluator="training.toy:evaluate_batch")
-    with pytest.warns(UserWarning, match="only --backend serial uses"):
-        make_backend("process", task, workers=1).close()
+    pooled, engine = evaluate("process", task, candidates(), workers=2)
+    np.testing.assert_array_equal(pooled.episode_fitness, serial_result.episode_fitness)
+    assert engine.deaths == 0 and pooled.cpu_s > 0
+    jobs = [Job(c, m, e, 0) for c in range(5) for m in range(2) for e in range(2)]
+    chunks = split_by_candidate(jobs, 2)
+    assert len(chunks) == 2 and sorted(i for ch in chunks for i in ch) == list(range(20))
+    assert {jobs[i].candidate for i in chunks[0]}.isdisjoint({jobs[i].candidate for i in chunks[1]})
+    assert len(split_by_candidate(jobs[:4], 8)) == 1  # one candidate: one chunk
+    broken = toy_task(batch_evaluator="training.toy:run_episode")  # wrong signature: raises in the worker
+    with pytest.raises(EvaluationError, match="a batch of 12 jobs failed in a worker"):
+        evaluate("process", broken, candidates(), workers=2)
+
+
+def test_serial_and_process_use_a_batch_evaluator_without_warning():
+    task = toy_task(batch_evaluator="training.toy:evaluate_batch")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_backend("serial", task).close()
-        make_backend("process", toy_task(), workers=1).close()
+        make_backend("process", task, workers=1).close()
 
 
 def test_shared_seed_keys_give_candidates_the_same_episodes():
@@ -114,6 +127,11 @@ def test_ray_gives_the_same_fitness_as_serial(serial_result):
     ray = pytest.importorskip("ray")
     try:
         result, _ = evaluate("ray", toy_task(), candidates(), workers=2)
+        with pytest.warns(UserWarning, match="--backend ray does not use"):  # it steps episodes instead
+            batch_task, _ = evaluate(
+                "ray", toy_task(batch_evaluator="training.toy:evaluate_batch"), candidates()
+            )
     finally:
         ray.shutdown()
     np.testing.assert_array_equal(result.episode_fitness, serial_result.episode_fitness)
+    np.testing.assert_array_equal(batch_task.episode_fitness, serial_result.episode_fitness)

@@ -6,10 +6,13 @@ A backend is built for one task and keeps its workers (and their envs) alive acr
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
+
+import numpy as np
 
 from training.tasks import Job, Task
 
@@ -31,13 +34,14 @@ def make_backend(
 ) -> Backend:
     """``serial``, ``process`` (``workers`` processes, default all cores) or ``ray``.
 
-    Warns when ``task`` has a vectorised batch evaluator and ``name`` is not ``serial``: only the serial
-    backend uses it, the others step one episode at a time (for the WANN swing-up, dozens of times slower).
+    Warns when ``task`` has a vectorised batch evaluator and ``name`` is ``ray``: serial and process use
+    it (process hands each worker one share of the candidates), ray steps one episode at a time (for the
+    WANN swing-up, dozens of times slower).
     """
-    if name != "serial" and name in BACKENDS and task.batch_evaluator:
+    if name == "ray" and task.batch_evaluator:
         warnings.warn(
-            f"task {task.name!r} has a vectorised batch evaluator that only --backend serial uses; "
-            f"--backend {name} steps one episode at a time and is much slower for it",
+            f"task {task.name!r} has a vectorised batch evaluator that --backend ray does not use; "
+            "it steps one episode at a time and is much slower for it (use serial or process)",
             stacklevel=2,
         )
     if name == "serial":
@@ -58,6 +62,31 @@ def make_backend(
 def chunked(n_jobs: int, size: int) -> deque[list[int]]:
     """Job indices ``0..n_jobs-1`` in consecutive chunks of ``size`` (the unit handed to a worker)."""
     return deque(list(range(i, min(i + size, n_jobs))) for i in range(0, n_jobs, size))
+
+
+def split_by_candidate(jobs: Sequence[Job], parts: int) -> deque[list[int]]:
+    """Job indices in at most ``parts`` chunks of consecutive candidates (each candidate's jobs together)."""
+    if not jobs:
+        return deque()
+    first, last = min(j.candidate for j in jobs), max(j.candidate for j in jobs)
+    bounds = np.linspace(first, last + 1, max(1, parts) + 1)
+    part = np.searchsorted(bounds, [j.candidate for j in jobs], side="right") - 1
+    return deque(ids for p in range(len(bounds) - 1) if (ids := np.flatnonzero(part == p).tolist()))
+
+
+def run_batch(
+    evaluate: Callable[..., Any], task: Task, candidates: Sequence[Any], jobs: Sequence[Job]
+) -> list[tuple[float, dict[str, Any]]]:
+    """``task``'s vectorised batch evaluator on ``jobs``, checked, with its CPU time shared per job."""
+    start = time.process_time()
+    fitness = np.asarray(evaluate(task, candidates, jobs), dtype=np.float64)
+    cpu = (time.process_time() - start) / max(1, len(jobs))
+    if fitness.shape != (len(jobs),):
+        raise EvaluationError(
+            f"batch evaluator {task.batch_evaluator!r} returned shape {fitness.shape}, "
+            f"expected ({len(jobs)},)"
+        )
+    return [(float(f), {"cpu_s": cpu}) for f in fitness]
 
 
 def describe_job(job: Job, task: Task) -> str:

@@ -1,7 +1,9 @@
 """A local process pool with dynamic load balancing and recovery from dead workers.
 
 Each worker owns a pipe; the parent hands a worker its next chunk of jobs (default one episode) as
-soon as it has finished the last one, so nobody waits on one slow individual. A worker builds its
+soon as it has finished the last one, so nobody waits on one slow individual. A task with a vectorised
+batch evaluator is split instead into one chunk of consecutive candidates per worker, each run as one
+batch call. A worker builds its
 envs once and keeps them for its lifetime. When a worker dies (crash, ``os._exit``, SIGKILL), its
 unfinished jobs go back to the front of the queue and a fresh worker replaces it; a job that has
 killed ``max_deaths`` workers is reported instead of retried forever. Workers ignore SIGINT (the
@@ -10,6 +12,7 @@ parent decides when to stop) and exit when the parent's end of their pipe closes
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import multiprocessing as mp
 import os
@@ -21,9 +24,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from training.backends import EvaluationError, chunked, describe_job
+from training.backends import EvaluationError, chunked, describe_job, run_batch, split_by_candidate
 from training.interrupt import check_stop
-from training.tasks import EpisodeWorker, Job, Task
+from training.tasks import EpisodeWorker, Job, Task, resolve
 
 POLL_SECONDS = 0.2
 
@@ -31,6 +34,7 @@ POLL_SECONDS = 0.2
 def _worker_main(task: Task, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker = EpisodeWorker(task)
+    batch = resolve(task.batch_evaluator) if task.batch_evaluator else None
     try:
         while True:
             try:
@@ -40,6 +44,12 @@ def _worker_main(task: Task, conn: Connection) -> None:
             if msg is None:
                 return
             chunk_id, items = msg
+            if batch is not None:
+                try:
+                    conn.send(("ok", chunk_id, _run_batch_chunk(batch, task, items)))
+                except Exception:
+                    conn.send(("error", chunk_id, None, traceback.format_exc()))
+                continue
             results = []
             for job, candidate in items:
                 try:
@@ -51,6 +61,19 @@ def _worker_main(task: Task, conn: Connection) -> None:
                 conn.send(("ok", chunk_id, results))
     finally:
         worker.close()
+
+
+def _run_batch_chunk(batch: Any, task: Task, items: list[tuple[Job, Any]]) -> list:
+    """One call of the batch evaluator on a chunk, its candidates renumbered from 0."""
+    local: dict[int, int] = {}
+    candidates: list[Any] = []
+    jobs = []
+    for job, candidate in items:
+        if job.candidate not in local:
+            local[job.candidate] = len(candidates)
+            candidates.append(candidate)
+        jobs.append(dataclasses.replace(job, candidate=local[job.candidate]))
+    return run_batch(batch, task, candidates, jobs)
 
 
 @dataclass
@@ -94,7 +117,10 @@ class ProcessBackend:
             raise
 
     def _run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
-        todo = chunked(len(jobs), self.chunk_size)
+        if self.task.batch_evaluator:
+            todo = split_by_candidate(jobs, self.n_workers)
+        else:
+            todo = chunked(len(jobs), self.chunk_size)
         results: list[tuple[float, dict[str, Any]] | None] = [None] * len(jobs)
         remaining = len(jobs)
         killed_by: Counter[int] = Counter()
@@ -128,7 +154,8 @@ class ProcessBackend:
                 msg = w.conn.recv()
                 if msg[0] == "error":
                     _, _, job, tb = msg
-                    raise EvaluationError(f"{describe_job(job, self.task)} failed in a worker:\n{tb}")
+                    what = describe_job(job, self.task) if job else f"a batch of {len(w.chunk[1])} jobs"
+                    raise EvaluationError(f"{what} failed in a worker:\n{tb}")
                 _, chunk_id, chunk_results = msg
                 if w.chunk is None or w.chunk[0] != chunk_id:
                     continue

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from training.backends import EvaluationError, describe_job
+from training.backends import EvaluationError, describe_job, run_batch
 from training.interrupt import check_stop
 from training.tasks import EpisodeWorker, Job, Task, resolve
 
@@ -23,15 +20,7 @@ class SerialBackend:
 
     def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
         if self._batch is not None:
-            start = time.process_time()
-            fitness = np.asarray(self._batch(self.task, candidates, jobs), dtype=np.float64)
-            cpu = (time.process_time() - start) / max(1, len(jobs))
-            if fitness.shape != (len(jobs),):
-                raise EvaluationError(
-                    f"batch evaluator {self.task.batch_evaluator!r} returned shape {fitness.shape}, "
-                    f"expected ({len(jobs)},)"
-                )
-            return [(float(f), {"cpu_s": cpu}) for f in fitness]
+            return run_batch(self._batch, self.task, candidates, jobs)
         results = []
         for job in jobs:
             check_stop()
