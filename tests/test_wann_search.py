@@ -169,6 +169,7 @@ def test_a_kept_best_brings_its_runs_history_up_to_its_generation(tmp_path):
     assert genome.n_connections > 0
     assert tuned is None and info["run"] == str(run.path)
     generation = info["provenance"]["generation"]
+    assert info["generation"] == generation  # the table's exports keep it in their provenance
     assert [h["generation"] for h in info["history"]] == list(range(generation + 1))
     assert "history" not in load_source(run.path / "best.wrp")[2]  # not kept in bests/: no run to read
     (run.path / "checkpoint.npz").write_bytes(b"PK\x03\x04garbage")

@@ -50,8 +50,13 @@ def load_source(source: str | Path) -> tuple[Genome, np.ndarray | None, dict[str
     if getattr(policy, "kind", None) != "wann":
         raise ValueError(f"{path} holds a {getattr(policy, 'kind', '?')!r} policy, not a WANN")
     genome, tuned = from_policy(policy)
-    info: dict[str, Any] = {"policy": str(path), "provenance": policy.spec.provenance.to_dict()}
-    run, generation = path.parent.parent, policy.spec.provenance.generation
+    generation = policy.spec.provenance.generation
+    info: dict[str, Any] = {
+        "policy": str(path),
+        "provenance": policy.spec.provenance.to_dict(),
+        "generation": generation,
+    }
+    run = path.parent.parent
     if path.parent.name == "bests" and (run / "checkpoint.npz").is_file() and generation is not None:
         # a best kept by --keep-bests: its run's curve up to the generation it was found at
         history = _search_state(run)["history"]
