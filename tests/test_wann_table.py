@@ -78,6 +78,11 @@ def test_table_command_prints_four_rows_and_exports(tmp_path, capsys):
     assert shared.shared_weight == pytest.approx(table["shared_weight"])
     assert load_policy(out / "wann_ensemble.wrp").ensemble_weights.size == 6
     assert (out / "wann_network.png").stat().st_size > 1000
+    assert (out / "wann_sweep.png").stat().st_size > 1000
+    sweep = table["sweep"]
+    assert len(sweep["weights"]) == len(sweep["mean"]) == 400 and 0.0 not in sweep["weights"]
+    best = int(np.argmax(sweep["mean"]))
+    assert sweep["weights"][best] == pytest.approx(table["shared_weight"]) and sweep["episodes"] == 1
 
 
 @pytest.mark.parametrize(

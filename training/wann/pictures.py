@@ -1,4 +1,5 @@
-"""Pictures of a WANN: the network diagram (layered by depth) and the training curve (matplotlib, Agg)."""
+"""Pictures of a WANN: the network diagram (layered by depth), the training curve and the return against
+the shared weight (matplotlib, Agg)."""
 
 from __future__ import annotations
 
@@ -124,6 +125,31 @@ def plot_training_curve(history_csv: str | Path, path: str | Path, title: str = 
     ax2.plot(gen, col["median_hidden"], label="median hidden nodes", color="tab:brown")
     ax2.set_xlabel("generation")
     ax2.legend(fontsize=8, loc="upper left")
+    path = Path(path)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_weight_sweep(
+    weights: np.ndarray,
+    mean: np.ndarray,
+    path: str | Path,
+    chosen: float,
+    training_weights: Sequence[float] = (),
+    title: str = "return vs shared weight",
+) -> Path:
+    """Mean return against the shared weight, the chosen weight and the search's weights marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(weights, mean, lw=1, label="mean return")
+    ax.axvline(chosen, color="tab:red", lw=1, ls="--", label=f"tuned shared weight {chosen:+.2f}")
+    for k, w in enumerate(training_weights):
+        ax.axvline(w, color="tab:gray", lw=0.8, ls=":", label="search's weights" if k == 0 else None)
+    ax.set_xlabel("shared weight")
+    ax.set_ylabel("return")
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
     path = Path(path)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)

@@ -8,9 +8,9 @@ its ``wann_test`` does). Steps: fine sweep of the shared weight over [-2, 2], pe
 (OpenAI-ES or CMA-ES) from the best shared weight (skipped when the file already carries tuned weights,
 or with ``--finetune-generations 0``; the ES mean that scored best on validation episodes of their own
 is kept), then the four rows on the same ``--episodes`` start states. ``--out`` writes the policies
-(tuned shared weight, weight ensemble, tuned weights; native ``.wrp``), the network diagrams, the training
-curve (of a run directory, or of a best it kept in ``bests/``, up to that best) and the table as JSON,
-all named ``<--name>_*``.
+(tuned shared weight, weight ensemble, tuned weights; native ``.wrp``), the network diagrams, the return
+against the shared weight (``_sweep.png``), the training curve (of a run directory, or of a best it kept
+in ``bests/``, up to that best) and the table as JSON, all named ``<--name>_*``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 
 from training.wann.config import SWINGUP_WEIGHTS
-from training.wann.pictures import HISTORY_COLUMNS, draw_network, plot_training_curve
+from training.wann.pictures import (
+    HISTORY_COLUMNS,
+    draw_network,
+    plot_training_curve,
+    plot_weight_sweep,
+)
 from training.wann.policy import (
     SWINGUP_INPUT_NAMES,
     SWINGUP_OUTPUT_NAMES,
@@ -37,7 +42,7 @@ from training.wann.policy import (
 from training.wann.sources import load_source
 from training.wann.tune import (
     FINETUNE_STRATEGIES,
-    best_shared_weight,
+    fine_sweep,
     finetune_edges,
     format_rows,
     four_rows,
@@ -94,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         genome, tuned, info = load_source(args.source)
     except ValueError as exc:
         parser.error(str(exc))
-    weight, sweep_score = best_shared_weight(genome, args.sweep_episodes, args.seed, args.sweep_step)
+    sweep = fine_sweep(genome, args.sweep_episodes, args.seed, args.sweep_step)
+    weight, sweep_score = sweep.best
     print(f"network: {genome.hidden_ids.size} hidden nodes, {genome.n_connections} connections")
     print(
         f"best shared weight {weight:+.2f} (sweep mean {sweep_score:.1f} over {args.sweep_episodes} episodes)"
@@ -124,14 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{args.episodes} episodes each (seed {args.seed}):")
     print(format_rows(rows))
     if args.out is not None:
-        _export(
-            args, list(sys.argv[1:] if argv is None else argv), genome, weight, tuned, finetune, rows, info
-        )
+        argv = list(sys.argv[1:] if argv is None else argv)
+        _export(args, argv, genome, sweep, tuned, finetune, rows, info)
     return 0
 
 
-def _export(args, argv, genome, weight, tuned, finetune, rows, info) -> None:
+def _export(args, argv, genome, sweep, tuned, finetune, rows, info) -> None:
     out: Path = args.out
+    weight = sweep.best[0]
     out.mkdir(parents=True, exist_ok=True)
     command = "python -m training wann-table " + shlex.join(argv)
     scores = {r.name.split(" (")[0]: {"mean": r.mean, "std": r.std} for r in rows}
@@ -165,6 +171,14 @@ def _export(args, argv, genome, weight, tuned, finetune, rows, info) -> None:
             weights=tuned,
         )
     draw_network(genome, out / f"{args.name}_network.png", SWINGUP_INPUT_NAMES, SWINGUP_OUTPUT_NAMES)
+    plot_weight_sweep(
+        sweep.weights,
+        sweep.mean,
+        out / f"{args.name}_sweep.png",
+        weight,
+        SWINGUP_WEIGHTS,
+        f"mean return over {sweep.episodes} episodes per shared weight",
+    )
     if info.get("history"):
         csv_path = write_history_csv(info["history"], out / f"{args.name}_history.csv")
         plot_training_curve(
@@ -173,6 +187,7 @@ def _export(args, argv, genome, weight, tuned, finetune, rows, info) -> None:
     summary = {
         "source": info,
         "shared_weight": weight,
+        "sweep": {"weights": sweep.weights.tolist(), "mean": sweep.mean.tolist(), "episodes": sweep.episodes},
         "rows": scores,
         "episodes": args.episodes,
         "seed": args.seed,

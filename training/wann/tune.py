@@ -40,15 +40,26 @@ def sweep_shared_weight(
     return w, returns.reshape(w.size, episodes).mean(axis=1)
 
 
-def best_shared_weight(
-    g: Genome, episodes: int = 16, seed: int = 0, step: float = 0.01
-) -> tuple[float, float]:
-    """The shared weight in [-2, 2] (grid ``step``) with the highest mean return, and that return."""
+@dataclass(frozen=True)
+class Sweep:
+    """Mean return at each shared weight of a grid over [-2, 2] (zero left out)."""
+
+    weights: np.ndarray
+    mean: np.ndarray
+    episodes: int
+
+    @property
+    def best(self) -> tuple[float, float]:
+        """The weight with the highest mean return, and that return."""
+        k = int(np.argmax(self.mean))
+        return float(self.weights[k]), float(self.mean[k])
+
+
+def fine_sweep(g: Genome, episodes: int = 16, seed: int = 0, step: float = 0.01) -> Sweep:
+    """The sweep over [-2, 2] on a grid of ``step`` that picks the tuned shared weight."""
     grid = np.round(np.arange(WEIGHT_RANGE[0], WEIGHT_RANGE[1] + step / 2, step), 10)
-    grid = grid[grid != 0.0]
-    w, mean = sweep_shared_weight(g, grid, episodes, seed)
-    k = int(np.argmax(mean))
-    return float(w[k]), float(mean[k])
+    w, mean = sweep_shared_weight(g, grid[grid != 0.0], episodes, seed)
+    return Sweep(w, mean, episodes)
 
 
 @dataclass(frozen=True)
