@@ -1,20 +1,25 @@
-"""Engine speed: ES bookkeeping, and seconds per generation of each evaluation backend on the Ant.
+"""Engine speed: ES bookkeeping, and seconds per generation of each evaluation backend on the Ant and on
+the WANN swing-up (vectorised batch evaluator: serial makes one batch call, process one per worker).
 
     .venv/bin/python bench/bench_engine.py                      # everything
     .venv/bin/python bench/bench_engine.py --skip-ray --generations 2
 
 Targets: ES ask+tell for 200 x 61,440 <= 0.2 s; process backend >= 1.8x faster than in-process serial
-on 2 cores; ray within 15% of the process backend on one machine. Every backend evaluates the same
-candidates with the same seeds, and the bench checks that their fitnesses are identical.
+on 2 cores (Ant, and WANN swing-up); ray within 15% of the process backend on one machine. Every backend
+evaluates the same candidates with the same seeds, and the bench checks that their fitnesses are identical.
+The WANN population is the shipped swing-up network mutated 192 times (networks of the size a search
+reaches), each at the six shared weights, 3 episodes of 1,000 steps: 3,456 episodes per generation.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -65,6 +70,47 @@ def bench_backend(name: str, search, candidates: list[np.ndarray], workers: int,
     }
 
 
+def wann_generations(generations: int) -> tuple[object, list[list]]:
+    """The swing-up WANN task and ``generations`` populations grown from the shipped network."""
+    from training.wann.config import LAPTOP, SWINGUP_WEIGHTS
+    from training.wann.engine import WannCandidate, wann_task
+    from training.wann.operators import mutate
+    from training.wann.policy import from_policy
+    from wann_ros.formats import load_policy
+
+    task, _, _ = wann_task("swingup")
+    genome = from_policy(load_policy(Path(__file__).parent.parent / "models" / "swingup_wann_tuned.wrp"))[0]
+    rng = np.random.default_rng(0)
+    c = dataclasses.replace(LAPTOP, connection_rule="layered")
+    pops = []
+    for _ in range(generations):
+        pop = [
+            mutate(genome, rng, c.operator_probabilities, c.hidden_activations, c.connection_rule)
+            for _ in range(192)
+        ]
+        pops.append([WannCandidate(g, w) for g in pop for w in SWINGUP_WEIGHTS])
+    return task, pops
+
+
+def bench_wann(name: str, task, populations: list[list], workers: int) -> dict:
+    backend = make_backend(name, task, workers)
+    evaluator = Evaluator(task, backend, 3, 0)
+    in_process = getattr(backend, "in_process", False)
+    keys = [0] * len(populations[0])
+    try:
+        evaluator.evaluate(populations[0][:12], generation=0, seed_keys=[0] * 12)  # start the workers
+        walls, cpus, fitness = [], [], []
+        for gen, cands in enumerate(populations):
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            result = evaluator.evaluate(cands, generation=gen, seed_keys=keys)
+            walls.append(time.perf_counter() - wall0)
+            cpus.append(time.process_time() - cpu0 + (0.0 if in_process else result.cpu_s))
+            fitness.append(result.episode_fitness)
+    finally:
+        backend.close()
+    return {"wall_s": statistics.mean(walls), "cpu_s": statistics.mean(cpus), "fitness": fitness}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--popsize", type=int, default=8)
@@ -73,6 +119,7 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count())
     p.add_argument("--es-repeats", type=int, default=10)
     p.add_argument("--skip-ray", action="store_true")
+    p.add_argument("--skip-wann", action="store_true", help="leave out the WANN swing-up comparison")
     p.add_argument("--json", default=None, help="also write the numbers to this file")
     args = p.parse_args()
 
@@ -109,6 +156,19 @@ def main() -> None:
 
         ray.shutdown()
     out["backends"] = {k: {kk: vv for kk, vv in v.items() if kk != "fitness"} for k, v in results.items()}
+    if not args.skip_wann:
+        task, populations = wann_generations(args.generations)
+        wann = {name: bench_wann(name, task, populations, args.workers) for name in ("serial", "process")}
+        for a, b in zip(wann["serial"]["fitness"], wann["process"]["fitness"], strict=True):
+            np.testing.assert_array_equal(a, b, err_msg="WANN: process fitness differs from serial")
+        for name, r in wann.items():
+            print(f"WANN swing-up {name:8s} {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU per generation")
+        speedup = wann["serial"]["wall_s"] / wann["process"]["wall_s"]
+        print(f"WANN swing-up process vs serial: {speedup:.2f}x faster (target >= 1.8x); fitness identical")
+        out["wann_process_speedup"] = speedup
+        out["wann_backends"] = {
+            k: {kk: vv for kk, vv in v.items() if kk != "fitness"} for k, v in wann.items()
+        }
     out["load_avg_end"] = os.getloadavg()[0]
     print(f"load average (1 min) at start {out['load_avg_start']:.2f}, at end {out['load_avg_end']:.2f}")
     if args.json:
