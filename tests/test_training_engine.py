@@ -1,7 +1,5 @@
 """The evaluation engine: seeded jobs, serial/process/ray backends, dead workers, bad episodes."""
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -84,14 +82,6 @@ def test_the_process_pool_splits_a_batch_task_by_candidate(serial_result):
         evaluate("process", broken, candidates(), workers=2)
 
 
-def test_serial_and_process_use_a_batch_evaluator_without_warning():
-    task = toy_task(batch_evaluator="training.toy:evaluate_batch")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        make_backend("serial", task).close()
-        make_backend("process", task, workers=1).close()
-
-
 def test_shared_seed_keys_give_candidates_the_same_episodes():
     task = toy_task()
     engine = make_backend("serial", task)
@@ -127,10 +117,8 @@ def test_ray_gives_the_same_fitness_as_serial(serial_result):
     ray = pytest.importorskip("ray")
     try:
         result, _ = evaluate("ray", toy_task(), candidates(), workers=2)
-        with pytest.warns(UserWarning, match="--backend ray does not use"):  # it steps episodes instead
-            batch_task, _ = evaluate(
-                "ray", toy_task(batch_evaluator="training.toy:evaluate_batch"), candidates()
-            )
+        batch = toy_task(batch_evaluator="training.toy:evaluate_batch")
+        batch_task, _ = evaluate("ray", batch, candidates(), workers=2)  # one batch call per actor
     finally:
         ray.shutdown()
     np.testing.assert_array_equal(result.episode_fitness, serial_result.episode_fitness)

@@ -7,7 +7,6 @@ A backend is built for one task and keeps its workers (and their envs) alive acr
 from __future__ import annotations
 
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -34,16 +33,9 @@ def make_backend(
 ) -> Backend:
     """``serial``, ``process`` (``workers`` processes, default all cores) or ``ray``.
 
-    Warns when ``task`` has a vectorised batch evaluator and ``name`` is ``ray``: serial and process use
-    it (process hands each worker one share of the candidates), ray steps one episode at a time (for the
-    WANN swing-up, dozens of times slower).
+    A task with a vectorised batch evaluator runs on it everywhere: serial makes one call per
+    generation, process and ray one per worker, each on its share of the candidates.
     """
-    if name == "ray" and task.batch_evaluator:
-        warnings.warn(
-            f"task {task.name!r} has a vectorised batch evaluator that --backend ray does not use; "
-            "it steps one episode at a time and is much slower for it (use serial or process)",
-            stacklevel=2,
-        )
     if name == "serial":
         from training.backends.serial import SerialBackend
 

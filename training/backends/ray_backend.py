@@ -2,7 +2,9 @@
 
 ``ray.init()`` starts a local Ray instance by default; ``address`` joins a running cluster (every
 node needs this package installed). The candidates of a generation go to the object store once;
-each actor call carries only job descriptions. A dead actor's jobs are re-run on a fresh actor.
+each actor call carries only job descriptions. A dead actor's jobs are re-run on a fresh actor. A task
+with a vectorised batch evaluator is split into one share of consecutive candidates per actor, each one
+batch call.
 """
 
 from __future__ import annotations
@@ -14,18 +16,22 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
-from training.backends import EvaluationError, chunked, describe_job
+from training.backends import EvaluationError, chunked, describe_job, run_batch, split_by_candidate
 from training.interrupt import check_stop
-from training.tasks import EpisodeWorker, Job, Task
+from training.tasks import EpisodeWorker, Job, Task, resolve
 
 POLL_SECONDS = 0.2
 
 
 class _Actor:
     def __init__(self, task: Task) -> None:
+        self.task = task
         self.worker = EpisodeWorker(task)
+        self.batch = resolve(task.batch_evaluator) if task.batch_evaluator else None
 
     def run(self, candidates: Sequence[Any], jobs: list[Job]) -> list[tuple[float, dict[str, Any]]]:
+        if self.batch is not None:
+            return run_batch(self.batch, self.task, candidates, jobs)
         return [self.worker.run(candidates[job.candidate], job) for job in jobs]
 
 
@@ -57,7 +63,10 @@ class RayBackend:
 
     def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
         ref = ray.put(candidates)
-        todo = chunked(len(jobs), self.chunk_size)
+        if self.task.batch_evaluator:
+            todo = split_by_candidate(jobs, len(self._actors))
+        else:
+            todo = chunked(len(jobs), self.chunk_size)
         results: list[tuple[float, dict[str, Any]] | None] = [None] * len(jobs)
         in_flight: dict[Any, tuple[int, list[int]]] = {}  # object ref -> (actor index, job indices)
         killed_by: Counter[int] = Counter()
