@@ -440,6 +440,7 @@ def test_make_policy_rebuilds_every_kind_from_its_network_dict(index):
         make_policy("static" if pol.spec.kind != "static" else "wann", pol.network_dict(), pol.spec)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # an overflowing sum is no reason to warn
 def test_all_finite_agrees_with_isfinite_even_when_the_sum_overflows():
     huge = np.array([1e308, 1e308])  # finite values whose sum overflows: the exact check decides
     assert all_finite(huge) and all_finite(np.zeros(0)) and all_finite(np.ones(3, np.float32))

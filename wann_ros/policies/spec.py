@@ -45,7 +45,9 @@ def all_finite(x: np.ndarray) -> bool:
     than a numpy reduction."""
     if x.size <= 64:
         return finite(x.ravel().tolist())
-    return math.isfinite(x.sum()) or bool(np.isfinite(x).all())
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum only sends us to the exact check
+        total = x.sum()
+    return math.isfinite(total) or bool(np.isfinite(x).all())
 
 
 def _vector(value: Any, size: int, what: str) -> np.ndarray:
