@@ -92,23 +92,36 @@ def wann_generations(generations: int) -> tuple[object, list[list]]:
     return task, pops
 
 
-def bench_wann(name: str, task, populations: list[list], workers: int) -> dict:
-    backend = make_backend(name, task, workers)
-    evaluator = Evaluator(task, backend, 3, 0)
-    in_process = getattr(backend, "in_process", False)
-    keys = [0] * len(populations[0])
+def bench_wann(task, populations: list[list], workers: int, rounds: int) -> dict:
+    """Serial and process on the same generations, interleaved (serial, process, serial, ...) so that
+    both see the same machine; medians over ``rounds`` x generations."""
+    backends = {"serial": make_backend("serial", task), "process": make_backend("process", task, workers)}
+    evaluator = Evaluator(task, backends["serial"], 3, 0)
+    jobs = [evaluator.jobs(len(c), g, [0] * len(c)) for g, c in enumerate(populations)]
+    out: dict = {name: {"wall": [], "cpu": [], "fitness": []} for name in backends}
     try:
-        evaluator.evaluate(populations[0][:12], generation=0, seed_keys=[0] * 12)  # start the workers
-        walls, cpus, fitness = [], [], []
-        for gen, cands in enumerate(populations):
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            result = evaluator.evaluate(cands, generation=gen, seed_keys=keys)
-            walls.append(time.perf_counter() - wall0)
-            cpus.append(time.process_time() - cpu0 + (0.0 if in_process else result.cpu_s))
-            fitness.append(result.episode_fitness)
+        backends["process"].run(populations[0][:12], jobs[0][:36])  # start the workers
+        for _ in range(rounds):
+            for g, cands in enumerate(populations):
+                for name, backend in backends.items():
+                    wall0, cpu0 = time.perf_counter(), time.process_time()
+                    results = backend.run(cands, jobs[g])
+                    out[name]["wall"].append(time.perf_counter() - wall0)
+                    main_cpu = time.process_time() - cpu0
+                    worker_cpu = 0.0 if name == "serial" else sum(info["cpu_s"] for _, info in results)
+                    out[name]["cpu"].append(main_cpu + worker_cpu)
+                    out[name]["fitness"].append([f for f, _ in results])
     finally:
-        backend.close()
-    return {"wall_s": statistics.mean(walls), "cpu_s": statistics.mean(cpus), "fitness": fitness}
+        for backend in backends.values():
+            backend.close()
+    return {
+        name: {
+            "wall_s": statistics.median(r["wall"]),
+            "cpu_s": statistics.median(r["cpu"]),
+            "fitness": r["fitness"],
+        }
+        for name, r in out.items()
+    }
 
 
 def main() -> None:
@@ -158,11 +171,14 @@ def main() -> None:
     out["backends"] = {k: {kk: vv for kk, vv in v.items() if kk != "fitness"} for k, v in results.items()}
     if not args.skip_wann:
         task, populations = wann_generations(args.generations)
-        wann = {name: bench_wann(name, task, populations, args.workers) for name in ("serial", "process")}
+        wann = bench_wann(task, populations, args.workers, rounds=2)
         for a, b in zip(wann["serial"]["fitness"], wann["process"]["fitness"], strict=True):
             np.testing.assert_array_equal(a, b, err_msg="WANN: process fitness differs from serial")
         for name, r in wann.items():
-            print(f"WANN swing-up {name:8s} {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU per generation")
+            print(
+                f"WANN swing-up {name:8s} {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU per generation "
+                f"(median, interleaved; 192 x 6 x 3 episodes of 1,000 steps)"
+            )
         speedup = wann["serial"]["wall_s"] / wann["process"]["wall_s"]
         print(f"WANN swing-up process vs serial: {speedup:.2f}x faster (target >= 1.8x); fitness identical")
         out["wann_process_speedup"] = speedup
