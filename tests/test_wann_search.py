@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from training.checkpoint import load_checkpoint, save_checkpoint
+from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from training.cli import main as cli_main
 from training.loop import RunOptions, run_search
 from training.rundir import RunDir
@@ -173,7 +173,7 @@ def test_a_kept_best_brings_its_runs_history_up_to_its_generation(tmp_path):
     assert [h["generation"] for h in info["history"]] == list(range(generation + 1))
     assert "history" not in load_source(run.path / "best.wrp")[2]  # not kept in bests/: no run to read
     (run.path / "checkpoint.npz").write_bytes(b"PK\x03\x04garbage")
-    with pytest.raises(Exception, match="checkpoint"):
+    with pytest.raises(CheckpointError, match="checkpoint"):
         load_source(first)
 
 

@@ -66,6 +66,13 @@ def split_by_candidate(jobs: Sequence[Job], parts: int) -> deque[list[int]]:
     return deque(ids for p in range(len(bounds) - 1) if (ids := np.flatnonzero(part == p).tolist()))
 
 
+def work_chunks(task: Task, jobs: Sequence[Job], workers: int, chunk_size: int) -> deque[list[int]]:
+    """What a pool hands out: a share of candidates per worker for a batch task, else ``chunk_size`` jobs."""
+    if task.batch_evaluator:
+        return split_by_candidate(jobs, workers)
+    return chunked(len(jobs), chunk_size)
+
+
 def run_batch(
     evaluate: Callable[..., Any], task: Task, candidates: Sequence[Any], jobs: Sequence[Job]
 ) -> list[tuple[float, dict[str, Any]]]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from training.backends import EvaluationError, chunked, describe_job, run_batch, split_by_candidate
+from training.backends import EvaluationError, describe_job, run_batch, work_chunks
 from training.interrupt import check_stop
 from training.tasks import EpisodeWorker, Job, Task, resolve
 
@@ -117,10 +117,7 @@ class ProcessBackend:
             raise
 
     def _run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
-        if self.task.batch_evaluator:
-            todo = split_by_candidate(jobs, self.n_workers)
-        else:
-            todo = chunked(len(jobs), self.chunk_size)
+        todo = work_chunks(self.task, jobs, self.n_workers, self.chunk_size)
         results: list[tuple[float, dict[str, Any]] | None] = [None] * len(jobs)
         remaining = len(jobs)
         killed_by: Counter[int] = Counter()
@@ -154,7 +151,11 @@ class ProcessBackend:
                 msg = w.conn.recv()
                 if msg[0] == "error":
                     _, _, job, tb = msg
-                    what = describe_job(job, self.task) if job else f"a batch of {len(w.chunk[1])} jobs"
+                    what = (
+                        describe_job(job, self.task)
+                        if job is not None
+                        else f"a batch of {len(w.chunk[1])} jobs"
+                    )
                     raise EvaluationError(f"{what} failed in a worker:\n{tb}")
                 _, chunk_id, chunk_results = msg
                 if w.chunk is None or w.chunk[0] != chunk_id:

@@ -16,7 +16,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
-from training.backends import EvaluationError, chunked, describe_job, run_batch, split_by_candidate
+from training.backends import EvaluationError, describe_job, run_batch, work_chunks
 from training.interrupt import check_stop
 from training.tasks import EpisodeWorker, Job, Task, resolve
 
@@ -63,10 +63,7 @@ class RayBackend:
 
     def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
         ref = ray.put(candidates)
-        if self.task.batch_evaluator:
-            todo = split_by_candidate(jobs, len(self._actors))
-        else:
-            todo = chunked(len(jobs), self.chunk_size)
+        todo = work_chunks(self.task, jobs, len(self._actors), self.chunk_size)
         results: list[tuple[float, dict[str, Any]] | None] = [None] * len(jobs)
         in_flight: dict[Any, tuple[int, list[int]]] = {}  # object ref -> (actor index, job indices)
         killed_by: Counter[int] = Counter()
