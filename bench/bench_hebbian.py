@@ -4,7 +4,8 @@
 
 Both searches evolve ABCD + eta rules (61,440 coefficients, 28->128->64->8 tanh, weights redrawn from
 U(-0.1, 0.1) every episode) on the standard pybullet Ant with the same population, one episode per
-candidate and the same early stop (after step 200, 30 steps in a row without progress). Each is run as
+candidate and the same early stop (after step 200, 30 steps in a row without progress), or with
+``--full-episodes`` none at all, so every episode of both runs 1000 env steps. Each is run as
 a subprocess for G1 and G2 generations; the cost of one generation is the difference divided by
 G2 - G1, so start-up (imports, JIT, env construction outside the loop) cancels. CPU time is the
 subprocess tree's (``RUSAGE_CHILDREN``; for this engine's process backend, whose forkserver workers are
@@ -41,6 +42,7 @@ REF_DRIVER = r"""
 import json, os, sys, tempfile
 sys.path.insert(0, sys.argv[1])
 popsize, generations, threads, counts = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+full = sys.argv[6] == "full"
 import gym
 
 _make = gym.make
@@ -53,7 +55,12 @@ class Counted(gym.Wrapper):
 
     def step(self, action):
         self.n += 1
-        return self.env.step(action)
+        observation, reward, done, info = self.env.step(action)
+        if full:  # every episode runs 1000 env steps: no fall, no progress-based early stop
+            done = self.n >= 1000
+            rewards = self.env.unwrapped.rewards
+            rewards[1] = abs(rewards[1])
+        return observation, reward, done, info
 
     def close(self):
         with open(counts, "a") as f:
@@ -90,13 +97,10 @@ def _timed(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     return wall, cpu, out.stdout
 
 
-def run_ours(popsize: int, generations: int, workers: int, tmp: Path) -> dict[str, float]:
+def run_ours(popsize: int, generations: int, workers: int, full: bool, tmp: Path) -> dict[str, float]:
     config = tmp / f"ours-{generations}.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {"generations": generations, "popsize": popsize, "episodes": 1, "morphologies": ["standard"]}
-        )
-    )
+    settings = {"generations": generations, "popsize": popsize, "episodes": 1, "morphologies": ["standard"]}
+    config.write_text(yaml.safe_dump(settings | ({"early_stop": False} if full else {})))
     run_dir = tmp / f"ours-run-{generations}-{workers}"
     backend = ["--backend", "serial"] if workers == 1 else ["--backend", "process", "--workers", str(workers)]
     cmd = [
@@ -125,13 +129,23 @@ def run_ours(popsize: int, generations: int, workers: int, tmp: Path) -> dict[st
 
 
 def run_reference(
-    python: str, src: Path, popsize: int, generations: int, workers: int, tmp: Path
+    python: str, src: Path, popsize: int, generations: int, workers: int, full: bool, tmp: Path
 ) -> dict[str, float]:
     driver = tmp / "ref_driver.py"
     driver.write_text(REF_DRIVER)
     counts = tmp / f"ref-steps-{generations}-{workers}.txt"
     wall, cpu, _ = _timed(
-        [python, str(driver), str(src), str(popsize), str(generations), str(workers), str(counts)], tmp
+        [
+            python,
+            str(driver),
+            str(src),
+            str(popsize),
+            str(generations),
+            str(workers),
+            str(counts),
+            "full" if full else "early-stop",
+        ],
+        tmp,
     )
     steps = sum(int(x) for x in counts.read_text().split())
     return {"wall_s": wall, "cpu_s": cpu, "steps": steps}
@@ -168,6 +182,11 @@ def main() -> int:
     p.add_argument("--workers", default="1,2", help="comma list: 1 = in-process, N = N worker processes")
     p.add_argument("--bookkeeping-popsize", type=int, default=64, help="population of the ask+tell timing")
     p.add_argument("--skip-reference", action="store_true", help="only time the ES bookkeeping")
+    p.add_argument(
+        "--full-episodes",
+        action="store_true",
+        help="no early stop in either: every episode runs 1000 env steps (equal episode length)",
+    )
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args()
     book = bench_bookkeeping(args.bookkeeping_popsize)
@@ -184,17 +203,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for workers in (int(w) for w in args.workers.split(",")):
-            ours = [run_ours(args.popsize, g, workers, tmp) for g in (g1, g2)]
+            ours = [run_ours(args.popsize, g, workers, args.full_episodes, tmp) for g in (g1, g2)]
             ref = [
-                run_reference(args.ref_python, args.ref_src, args.popsize, g, workers, tmp) for g in (g1, g2)
+                run_reference(
+                    args.ref_python, args.ref_src, args.popsize, g, workers, args.full_episodes, tmp
+                )
+                for g in (g1, g2)
             ]
             results[workers] = {
                 "wann_ros": per_generation(*ours, g1, g2),
                 "reference": per_generation(*ref, g1, g2),
                 "raw": {"wann_ros": ours, "reference": ref},
             }
+    length = "1000 env steps each" if args.full_episodes else "early stop as in training"
     print(
-        f"population {args.popsize}, one standard-Ant episode per candidate; per generation = "
+        f"population {args.popsize}, one standard-Ant episode per candidate ({length}); per generation = "
         f"(run of {g2} generations - run of {g1}) / {g2 - g1}"
     )
     print(

@@ -148,6 +148,34 @@ def test_export_writes_policy_and_model_card(tmp_path):
     assert "seed 1, 1 generations" in card and "python -m training hebbian --task ant" in card
 
 
+def test_export_selects_on_the_runs_own_training_bodies(tmp_path, capsys):
+    config = tmp_path / "bodies.yaml"
+    config.write_text(TINY.format(g=1) + 'morphologies: [standard, "shorten:back_left=0.25"]\n')
+    run = tmp_path / "run"
+    common = ["--task", "ant", "--config", str(config), "--seed", "2", "--no-progress"]
+    assert main(["hebbian", *common, "--run-dir", str(run)]) == 0
+    out = tmp_path / "four.wrp"
+    args = ["--out", str(out), "--select-episodes", "1", "--backend", "serial"]
+    assert main(["hebbian-export", str(run), *args]) == 0
+    assert "selection: mean" in capsys.readouterr().out
+    card = out.with_suffix(".md").read_text()
+    assert "selection scores (mean harness distance on standard + shorten:back_left=0.25)" in card
+    assert "right_front" not in card.split("## Protocol")[0]
+
+
+def test_early_stop_false_reaches_the_env(tmp_path):
+    config = tmp_path / "full.yaml"
+    config.write_text(TINY.format(g=1) + "early_stop: false\n")
+    envs = [
+        make_search(load_config(HebbianConfig, c), "ant", seed=1).task.make_env(0) for c in (None, config)
+    ]
+    try:
+        assert [env.unwrapped.early_stop for env in envs] == [True, False]
+    finally:
+        for env in envs:
+            env.close()
+
+
 def test_init_rules_warm_starts_from_a_policy_file_and_refuses_a_mismatch(tmp_path):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY.format(g=1))

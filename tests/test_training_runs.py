@@ -109,8 +109,9 @@ def test_every_shipped_config_loads_into_its_algorithm(path):
     algorithm = get_algorithm(path.stem.split("_")[0])  # files are named <algorithm>_<what>.yaml
     config = load_config(algorithm.config_cls, path)
     assert isinstance(config, algorithm.config_cls)  # unknown keys raise
-    start = getattr(config, "init_network", "")  # a start network, relative to the repository root
-    assert not start or (path.parent.parent.parent / start).exists()
+    for key in ("init_network", "init_rules"):  # a start file, relative to the repository root
+        start = getattr(config, key, None)
+        assert not start or (path.parent.parent.parent / start).is_file()
 
 
 def test_registry_and_checkpoint_errors(tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,13 @@ def check_policy_fits_task(task: Task, path: str) -> None:
             env.close()
 
 
-def morphologies_for(task_name: str, morphology: str | None) -> tuple[str, ...] | None:
-    """``None``: the task's own; ``"all"``: standard, right_front, left_front; else a comma list."""
+def morphologies_for(task_name: str, morphology: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """``None``: the task's own; ``"all"``: standard, right_front, left_front; else a comma list (or a
+    sequence of names, for damages whose text form has commas of its own)."""
     if morphology is None:
         return None
+    if not isinstance(morphology, str):
+        return tuple(morphology)
     if morphology == "all":
         return ALL_MORPHOLOGIES
     return tuple(m.strip() for m in morphology.split(",") if m.strip())
@@ -65,7 +69,7 @@ def evaluate_policy_file(
     task_name: str,
     episodes: int = 100,
     seed: int = 0,
-    morphology: str | None = None,
+    morphology: str | Sequence[str] | None = None,
     backend: str = "process",
     workers: int | None = None,
     max_steps: int | None = None,

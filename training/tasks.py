@@ -160,8 +160,9 @@ def make_task(
     morphologies: tuple[str, ...] | None = None,
     runner_args: dict[str, Any] | None = None,
     batch_evaluator: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> Task:
-    """The preset ``name`` with an algorithm's builder (morphologies and runner args overridable)."""
+    """The preset ``name`` with an algorithm's builder (morphologies, runner and env args overridable)."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; available: {', '.join(sorted(TASKS))}")
     p = TASKS[name]
@@ -169,7 +170,7 @@ def make_task(
         name=name,
         env_id=p.env_id,
         builder=builder,
-        env_kwargs=dict(p.env_kwargs),
+        env_kwargs={**p.env_kwargs, **(env_kwargs or {})},
         morphologies=p.morphologies if morphologies is None else tuple(morphologies),
         builder_args=dict(builder_args or {}),
         runner_args={**p.runner_args, **(runner_args or {})},

@@ -40,6 +40,7 @@ class HebbianConfig:
     lr_min: float = 0.001
     morphologies: tuple[str, ...] | None = None  # None: the task's own (ant: standard, right_front)
     max_steps: int | None = None  # cap on policy steps per episode (None: the env's)
+    early_stop: bool = True  # the env's stop rule (after step 200, 30 steps without progress)
     mirrored_seeds: bool = True  # a mirrored pair shares its episodes and initial weights
 
     def __post_init__(self) -> None:

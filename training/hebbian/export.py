@@ -27,6 +27,7 @@ from training.config import from_dict
 from training.harness import evaluate_policy_file
 from training.rundir import RunDir, read_log
 from training.seeding import check_seed
+from training.tasks import TASKS
 from wann_ros.formats import file_sha256, save_policy
 from wann_ros.policies.spec import Provenance
 
@@ -82,16 +83,27 @@ def run_policy(run_dir: Path, which: str) -> tuple[Any, dict[str, Any]]:
     return policy, facts
 
 
-def selection_score(policy: Any, episodes: int, seed: int, backend: str, workers: int | None) -> float:
-    """Mean harness distance over the training morphologies (standard, right_front)."""
+def training_bodies(facts: dict[str, Any]) -> tuple[str, ...]:
+    """The morphologies the run trained on (its config's, else the task's own)."""
+    own = facts["config"].get("morphologies")
+    return tuple(own) if own else TASKS[facts["task"]].morphologies
+
+
+def selection_score(
+    policy: Any, facts: dict[str, Any], episodes: int, seed: int, backend: str, workers: int | None
+) -> float:
+    """Mean harness distance over the run's training morphologies."""
     with tempfile.TemporaryDirectory() as tmp:
         path = save_policy(policy, Path(tmp) / "candidate.wrp")
-        report = evaluate_policy_file(path, "ant", episodes, seed, None, backend, workers)
+        report = evaluate_policy_file(
+            path, facts["task"], episodes, seed, training_bodies(facts), backend, workers
+        )
     return float(np.mean([s["mean"] for s in report["morphologies"].values()]))
 
 
 def model_card(out: Path, facts: dict[str, Any], scores: dict[str, float], command: str) -> str:
     hours = facts["wall_s"] / 3600
+    bodies = " + ".join(training_bodies(facts))
     lines = [
         f"# {out.name}",
         "",
@@ -102,12 +114,12 @@ def model_card(out: Path, facts: dict[str, Any], scores: dict[str, float], comma
         f"commit {facts['git_commit']})",
         f"* training command: `{facts['train_command']}`",
         f"* exported with: `{command}` (vector: ES {facts['which']})",
-        f"* best single-sample training fitness: {facts['search_best']:.1f} (mean distance over standard and "
-        "right_front, paper units, one episode each)",
+        f"* best single-sample training fitness: {facts['search_best']:.1f} (mean distance over {bodies}, "
+        "paper units, one episode each)",
     ]
     if scores:
         lines.append(
-            "* selection scores (mean harness distance on standard + right_front): "
+            f"* selection scores (mean harness distance on {bodies}): "
             + ", ".join(f"{k} {v:.1f}" for k, v in scores.items())
         )
     lines += [
@@ -143,7 +155,7 @@ def main(argv: list[str]) -> int:
     scores: dict[str, float] = {}
     if len(choices) > 1:
         scores = {
-            w: selection_score(built[w][0], args.select_episodes, seed, args.backend, args.workers)
+            w: selection_score(*built[w], args.select_episodes, seed, args.backend, args.workers)
             for w in choices
         }
         print("selection:", ", ".join(f"{w} {s:.2f}" for w, s in scores.items()))
