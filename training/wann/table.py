@@ -181,9 +181,8 @@ def _export(args, argv, genome, sweep, tuned, finetune, rows, info) -> None:
     )
     if info.get("history"):
         csv_path = write_history_csv(info["history"], out / f"{args.name}_history.csv")
-        plot_training_curve(
-            csv_path, out / f"{args.name}_curve.png", f"WANN search on swingup ({info['run']})"
-        )
+        run = f"{Path(info['run']).name}, to generation {info['generation']}"
+        plot_training_curve(csv_path, out / f"{args.name}_curve.png", f"WANN search on swingup ({run})")
     summary = {
         "source": info,
         "shared_weight": weight,
