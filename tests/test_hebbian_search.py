@@ -163,14 +163,16 @@ def test_export_selects_on_the_runs_own_training_bodies(tmp_path, capsys):
     assert "right_front" not in card.split("## Protocol")[0]
 
 
-def test_early_stop_false_reaches_the_env(tmp_path):
-    config = tmp_path / "full.yaml"
-    config.write_text(TINY.format(g=1) + "early_stop: false\n")
-    envs = [
-        make_search(load_config(HebbianConfig, c), "ant", seed=1).task.make_env(0) for c in (None, config)
-    ]
+def test_early_stop_settings_reach_the_env(tmp_path):
+    full, strict = tmp_path / "full.yaml", tmp_path / "strict.yaml"
+    full.write_text(TINY.format(g=1) + "early_stop: false\n")
+    strict.write_text(TINY.format(g=1) + "early_stop_grace: 100\n")
+    configs = [load_config(HebbianConfig, c) for c in (None, full, strict)]
+    envs = [make_search(c, "ant", seed=1).task.make_env(0) for c in configs]
     try:
-        assert [env.unwrapped.early_stop for env in envs] == [True, False]
+        assert [env.unwrapped.early_stop for env in envs] == [True, False, True]
+        assert [env.unwrapped.stop_rule.grace for env in envs] == [200, 200, 100]
+        assert configs[0].env_options() == {}  # a default config leaves any task's env as it is
     finally:
         for env in envs:
             env.close()

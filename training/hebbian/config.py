@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wann_ros.policies.hebbian import INIT_DISTRIBUTIONS, RULE_MODES
+from wann_ros.sim.progress import EarlyStop
 
 COEFF_INITS = ("normal", "uniform")
 
@@ -40,7 +41,8 @@ class HebbianConfig:
     lr_min: float = 0.001
     morphologies: tuple[str, ...] | None = None  # None: the task's own (ant: standard, right_front)
     max_steps: int | None = None  # cap on policy steps per episode (None: the env's)
-    early_stop: bool = True  # the env's stop rule (after step 200, 30 steps without progress)
+    early_stop: bool = True  # the env's stop rule (30 steps in a row without progress ends an episode)
+    early_stop_grace: int = EarlyStop.grace  # policy steps before the stop rule may fire (paper: 200)
     mirrored_seeds: bool = True  # a mirrored pair shares its episodes and initial weights
 
     def __post_init__(self) -> None:
@@ -60,11 +62,20 @@ class HebbianConfig:
             raise ValueError("init_scale and coeff_std must be >= 0")
         if self.weight_bound is not None and not self.weight_bound > 0:
             raise ValueError(f"weight_bound must be > 0 or null, got {self.weight_bound}")
+        if self.early_stop_grace < 0:
+            raise ValueError(f"early_stop_grace must be >= 0, got {self.early_stop_grace}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1 or null, got {self.max_steps}")
 
         if self.init_rules is not None and not (isinstance(self.init_rules, str) and self.init_rules):
             raise ValueError(f"init_rules must be a policy file path or null, got {self.init_rules!r}")
+
+    def env_options(self) -> dict:
+        """The env kwargs this config changes from the task's (none by default)."""
+        options: dict = {} if self.early_stop else {"early_stop": False}
+        if self.early_stop_grace != EarlyStop.grace:
+            options["early_stop_grace"] = self.early_stop_grace
+        return options
 
     def plasticity(self) -> dict:
         """The HebbianPolicy options this config sets."""

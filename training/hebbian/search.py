@@ -96,7 +96,7 @@ def make_search(config: HebbianConfig, task_name: str, seed: int) -> HebbianSear
         {"hidden": list(config.hidden), **config.plasticity()},
         morphologies=config.morphologies,
         runner_args=runner_args,
-        env_kwargs=None if config.early_stop else {"early_stop": False},
+        env_kwargs=config.env_options(),
     )
     sizes = network_sizes(task, config.hidden)
     init_seq, strategy_seq = strategy_seed(seed).spawn(2)

@@ -88,7 +88,8 @@ class AntDamageEnv(_QuadrupedEnv):
 
     ``reset`` runs ``burn_in`` zero-action steps (they count towards ``max_steps``); the reward is the
     step's progress in paper units; the episode ends at ``max_steps`` env steps or, with ``early_stop``,
-    by the paper's rule. ``info["distance"]`` = {"paper_units": ..., "metres": ...} since the burn-in.
+    by the paper's rule (which may fire after ``early_stop_grace`` policy steps; the paper's 200).
+    ``info["distance"]`` = {"paper_units": ..., "metres": ...} since the burn-in.
     ``damage_schedule``: (policy step, damage) pairs applied before that step, mid-episode.
     """
 
@@ -102,7 +103,10 @@ class AntDamageEnv(_QuadrupedEnv):
         damage_schedule: Sequence[tuple[int, DamageLike]] = (),
         render_mode: str | None = None,
         gui: bool = False,
+        early_stop_grace: int = 200,
     ) -> None:
+        if early_stop_grace < 0:
+            raise ValueError(f"early_stop_grace must be >= 0, got {early_stop_grace}")
         if not 0 <= burn_in < max_steps:
             raise ValueError(f"need 0 <= burn_in < max_steps, got burn_in={burn_in}, max_steps={max_steps}")
         super().__init__(
@@ -118,7 +122,7 @@ class AntDamageEnv(_QuadrupedEnv):
         self.burn_in, self.max_steps, self.early_stop = burn_in, max_steps, early_stop
         self.observation_space = gym.spaces.Box(-rs.ANT_OBS_CLIP, rs.ANT_OBS_CLIP, (28,), np.float32)
         self.progress = WalkProgress(rs.ANT_TARGET_XY, self.world.control_period)
-        self.stop_rule = EarlyStop()
+        self.stop_rule = EarlyStop(grace=early_stop_grace)
         self._x0 = 0.0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
