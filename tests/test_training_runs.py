@@ -247,6 +247,32 @@ def test_sigterm_checkpoints_the_last_generation_and_exits_cleanly(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "name, delay", [("SIGTERM", 0.05), ("SIGTERM", 0.5), ("SIGTERM", 1.0), ("SIGINT", 0.5)]
+)
+def test_a_stop_signal_to_the_whole_process_group_stops_a_process_pool_run_cleanly(tmp_path, name, delay):
+    """As ``kill -- -PGID`` or a terminal's Ctrl-C do: the busy workers and the forkserver get it too.
+    (Racy by nature: before the fix, one SIGTERM run in a few respawned workers and died in a traceback.)"""
+    config = tmp_path / "ant.yaml"  # Ant episodes, so the signal finds the workers mid-episode
+    config.write_text("popsize: 4\nhidden: [8]\ngenerations: 100\nepisodes: 1\nmax_steps: 400\n")
+    run, err_path = tmp_path / "run", tmp_path / "stderr.txt"
+    cmd = [sys.executable, "-m", "training", "es", "--task", "ant", "--config", str(config), "--seed", "1"]
+    cmd += ["--run-dir", str(run), "--no-progress", "--backend", "process", "--workers", "2"]
+    with err_path.open("w") as err_file:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err_file, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while log_rows(run) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(delay)
+        os.killpg(proc.pid, getattr(signal, name))
+        proc.wait(timeout=60)
+    err = err_path.read_text()
+    assert proc.returncode == 128 + getattr(signal, name), err
+    assert f"stopped by {name}" in err and "Traceback" not in err
+    ck = load_checkpoint(run / "checkpoint.npz")
+    assert ck["search"]["generation"] == len(ck["log"]) == log_rows(run) >= 1
+
+
+@pytest.mark.parametrize(
     "args, message",
     [
         (["--task", "swingup"], "do not match the env's ('cart',)"),

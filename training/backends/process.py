@@ -32,6 +32,8 @@ POLL_SECONDS = 0.2
 
 
 def _worker_main(task: Task, conn: Connection) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the run and sends us None. A SIGTERM to
+    # the group ends us (and the forkserver); the parent then stops without respawning us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker = EpisodeWorker(task)
     batch = resolve(task.batch_evaluator) if task.batch_evaluator else None
@@ -133,14 +135,17 @@ class ProcessBackend:
             for w in self._workers:
                 if w.conn in ready or w.process.sentinel in ready:
                     remaining -= self._collect(w, jobs, results)
-            for w in [w for w in self._workers if w.dead]:
+            dead = [w for w in self._workers if w.dead]
+            if dead:
+                check_stop()  # a stop signal may have taken the workers with it: stop, do not respawn
+            for w in dead:
                 self._replace(w, todo, killed_by, jobs)
         return [r for r in results if r is not None]
 
     def _send(self, w: _Worker, msg: Any) -> None:
         try:
             w.conn.send(msg)
-        except (BrokenPipeError, ConnectionResetError, EOFError):
+        except (OSError, EOFError):  # broken pipe, reset or already closed
             w.dead = True
 
     def _collect(self, w: _Worker, jobs: Sequence[Job], results: list) -> int:
