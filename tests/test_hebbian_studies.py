@@ -10,6 +10,7 @@ import pytest
 import wann_ros.sim  # noqa: F401  (registers the envs)
 from training.builders import static_mlp
 from training.cli import main
+from training.episodes import run_episode
 from training.hebbian.bounded import parse_settings
 from training.hebbian.rollout import (
     FreezeAt,
@@ -81,11 +82,25 @@ def test_table_with_two_episodes_on_tiny_policies(tmp_path, policies, capsys):
         for morph in ("standard", "right_front", "left_front")
     ]
     assert all(np.isfinite(float(r["distance_mean"])) and r["episodes"] == "2" for r in rows)
+    assert all(r["fell_rate"] == "0.0" for r in rows)  # 40 steps: inside the stop rule's grace
     md = (out / "table.md").read_text()
     assert "| left_front (unseen) |" in md and md.count("±") == 12 and "2 seeded episodes" in md
+    assert "| hebbian: solved | hebbian: fell | static: distance" in md and "| static: fell |" in md
     report = json.loads((out / "table.json").read_text())
     assert len(report["reports"]["hebbian"]["rows"]) == 6  # 3 morphologies x 2 episodes
     assert "left_front (unseen)" in capsys.readouterr().out
+
+
+def test_an_episode_that_ends_with_the_robot_down_is_marked_fell(ant):
+    still = static_mlp(np.zeros(28 * 8 + 8 * 8), ant, hidden=(8,))  # zero torque: the torso sinks
+    env = gymnasium.make("wann_ros/AntDamage-v0", disable_env_checker=True, morphology="left_front")
+    try:
+        fitness, info = run_episode(still, env, seed=0, fitness="distance")
+        _, short = run_episode(still, env, seed=0, fitness="distance", max_steps=100)
+    finally:
+        env.close()
+    assert info["fell"] and info["steps"] == 202  # the stop rule fires once step_index > 200
+    assert not short["fell"] and abs(fitness) < 5
 
 
 def test_table_refuses_a_static_policy_as_hebbian(tmp_path, policies):

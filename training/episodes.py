@@ -29,7 +29,8 @@ def run_episode(
 
     With ``solved_distance`` set, ``info["solved"]`` tells whether the robot moved forward
     monotonically: the final distance is at least ``solved_distance`` and the distance sampled every
-    ``solved_window`` steps (and at the last step) never decreases.
+    ``solved_window`` steps (and at the last step) never decreases. An env that reports ``fallen``
+    (the quadrupeds) also gives ``info["fell"]``: whether the env ended the episode with the robot down.
     """
     if fitness not in FITNESS:
         raise ValueError(f"fitness must be one of {FITNESS}, got {fitness!r}")
@@ -45,6 +46,8 @@ def run_episode(
         if terminated or truncated:
             break
     out: dict[str, Any] = {"steps": steps, "reward": total}
+    if "fallen" in info:
+        out["fell"] = bool(terminated and info["fallen"])
     if solved_distance is not None:
         samples.append(_distance(info))
         monotone = all(b >= a for a, b in itertools.pairwise(samples))

@@ -119,12 +119,14 @@ def evaluate_policy_file(
         if "solved" in result.info:
             entry["solved_rate"] = float(np.mean(result.info["solved"][0, m]))
             entry["solved"] = entry["solved_rate"] >= 0.5
+        if "fell" in result.info:
+            entry["fell_rate"] = float(np.mean(result.info["fell"][0, m]))
         summary[name] = entry
         for e in range(episodes):
             row = {"morphology": name, "episode": e, "seed": seeds[(m, e)], "fitness": float(f[e])}
             if "distance_m" in result.info:
                 row["distance_m"] = float(result.info["distance_m"][0, m, e])
-            for key in ("steps", "solved"):
+            for key in ("steps", "solved", "fell"):
                 if key in result.info:
                     row[key] = int(result.info[key][0, m, e])
             rows.append(row)
@@ -153,6 +155,8 @@ def format_report(report: dict[str, Any]) -> str:
         spread = f"[{s['min']:.3f}, {s['max']:.3f}]"
         if "distance_m_mean" in s:
             spread += f"  ({s['distance_m_mean']:.3f} ± {s['distance_m_std']:.3f} m)"
+        if "fell_rate" in s:
+            solved += f", fell in {s['fell_rate']:.0%}"
         lines.append(f"  {name:12s} {s['mean']:10.3f} ± {s['std']:.3f}  {spread}{solved}")
     return "\n".join(lines)
 

@@ -34,6 +34,7 @@ CSV_COLUMNS = (
     "distance_m_std",
     "solved_rate",
     "solved",
+    "fell_rate",
 )
 
 
@@ -55,6 +56,7 @@ def table_rows(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                     "distance_m_std": s["distance_m_std"],
                     "solved_rate": s["solved_rate"],
                     "solved": s["solved"],
+                    "fell_rate": s["fell_rate"],
                 }
             )
     return rows
@@ -65,9 +67,9 @@ def format_markdown(rows: list[dict[str, Any]], command: str) -> str:
     kinds = list(dict.fromkeys(r["kind"] for r in rows))
     cell = {(r["kind"], r["morphology"]): r for r in rows}
     head = "| morphology |" + "".join(
-        f" {k}: distance (paper units) | {k}: metres | {k}: solved |" for k in kinds
+        f" {k}: distance (paper units) | {k}: metres | {k}: solved | {k}: fell |" for k in kinds
     )
-    lines = [head, "|---|" + "---:|---:|---|" * len(kinds)]
+    lines = [head, "|---|" + "---:|---:|---|---:|" * len(kinds)]
     for morph in ALL_MORPHOLOGIES:
         label = f"{morph} ({'seen' if morph in SEEN else 'unseen'})"
         parts = [label]
@@ -77,11 +79,15 @@ def format_markdown(rows: list[dict[str, Any]], command: str) -> str:
                 f"{r['distance_mean']:.1f} ± {r['distance_std']:.1f}",
                 f"{r['distance_m_mean']:.2f} ± {r['distance_m_std']:.2f}",
                 f"{'yes' if r['solved'] else 'no'} ({r['solved_rate']:.0%})",
+                f"{r['fell_rate']:.0%}",
             ]
         lines.append("| " + " | ".join(parts) + " |")
     episodes = rows[0]["episodes"]
     lines.append("")
-    lines.append(f"{episodes} seeded episodes per cell; `{command}`")
+    lines.append(
+        f"{episodes} seeded episodes per cell; fell: the episode ended with the torso below the Ant's "
+        f"fall height (0.26 m), the early stop's other reason; `{command}`"
+    )
     return "\n".join(lines) + "\n"
 
 
