@@ -163,19 +163,24 @@ def test_export_selects_on_the_runs_own_training_bodies(tmp_path, capsys):
     assert "right_front" not in card.split("## Protocol")[0]
 
 
-def test_early_stop_settings_reach_the_env(tmp_path):
+def test_env_settings_reach_the_env(tmp_path):
     full, strict = tmp_path / "full.yaml", tmp_path / "strict.yaml"
     full.write_text(TINY.format(g=1) + "early_stop: false\n")
-    strict.write_text(TINY.format(g=1) + "early_stop_grace: 100\n")
+    strict.write_text(TINY.format(g=1) + "early_stop_grace: 100\nknobs: {motor_strength: [0.5, 0.6]}\n")
     configs = [load_config(HebbianConfig, c) for c in (None, full, strict)]
     envs = [make_search(c, "ant", seed=1).task.make_env(0) for c in configs]
     try:
         assert [env.unwrapped.early_stop for env in envs] == [True, False, True]
         assert [env.unwrapped.stop_rule.grace for env in envs] == [200, 200, 100]
         assert configs[0].env_options() == {}  # a default config leaves any task's env as it is
+        assert [env.unwrapped.world.knobs.motor_strength for env in envs] == [None, None, (0.5, 0.6)]
+        envs[2].reset(seed=3)  # the motor strengths are drawn at every reset
+        assert all(0.5 <= g <= 0.6 for g in envs[2].unwrapped.world._knob_strength)
     finally:
         for env in envs:
             env.close()
+    with pytest.raises(ValueError, match=r"knobs: .*motor_strenght"):
+        HebbianConfig(knobs={"motor_strenght": [0.5, 1.0]})
 
 
 def test_init_rules_warm_starts_from_a_policy_file_and_refuses_a_mismatch(tmp_path):

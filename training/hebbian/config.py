@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wann_ros.policies.hebbian import INIT_DISTRIBUTIONS, RULE_MODES
+from wann_ros.sim.knobs import SimKnobs
 from wann_ros.sim.progress import EarlyStop
 
 COEFF_INITS = ("normal", "uniform")
@@ -43,6 +45,7 @@ class HebbianConfig:
     max_steps: int | None = None  # cap on policy steps per episode (None: the env's)
     early_stop: bool = True  # the env's stop rule (30 steps in a row without progress ends an episode)
     early_stop_grace: int = EarlyStop.grace  # policy steps before the stop rule may fire (paper: 200)
+    knobs: dict[str, Any] | None = None  # SimKnobs fields for training, e.g. {motor_strength: [0.5, 1.0]}
     mirrored_seeds: bool = True  # a mirrored pair shares its episodes and initial weights
 
     def __post_init__(self) -> None:
@@ -62,6 +65,11 @@ class HebbianConfig:
             raise ValueError("init_scale and coeff_std must be >= 0")
         if self.weight_bound is not None and not self.weight_bound > 0:
             raise ValueError(f"weight_bound must be > 0 or null, got {self.weight_bound}")
+        if self.knobs is not None:
+            try:
+                SimKnobs(**self.knobs)
+            except TypeError as exc:
+                raise ValueError(f"knobs: {exc}; fields are those of wann_ros.sim.knobs.SimKnobs") from exc
         if self.early_stop_grace < 0:
             raise ValueError(f"early_stop_grace must be >= 0, got {self.early_stop_grace}")
         if self.max_steps is not None and self.max_steps < 1:
@@ -75,6 +83,8 @@ class HebbianConfig:
         options: dict = {} if self.early_stop else {"early_stop": False}
         if self.early_stop_grace != EarlyStop.grace:
             options["early_stop_grace"] = self.early_stop_grace
+        if self.knobs:
+            options["knobs"] = SimKnobs(**self.knobs)
         return options
 
     def plasticity(self) -> dict:
