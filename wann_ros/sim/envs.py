@@ -103,7 +103,7 @@ class AntDamageEnv(_QuadrupedEnv):
         damage_schedule: Sequence[tuple[int, DamageLike]] = (),
         render_mode: str | None = None,
         gui: bool = False,
-        early_stop_grace: int = 200,
+        early_stop_grace: int = EarlyStop.grace,
     ) -> None:
         if early_stop_grace < 0:
             raise ValueError(f"early_stop_grace must be >= 0, got {early_stop_grace}")
