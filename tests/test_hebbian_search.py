@@ -166,12 +166,14 @@ def test_export_selects_on_the_runs_own_training_bodies(tmp_path, capsys):
 def test_env_settings_reach_the_env(tmp_path):
     full, strict = tmp_path / "full.yaml", tmp_path / "strict.yaml"
     full.write_text(TINY.format(g=1) + "early_stop: false\n")
-    strict.write_text(TINY.format(g=1) + "early_stop_grace: 100\nknobs: {motor_strength: [0.5, 0.6]}\n")
+    extra = "early_stop_grace: 100\nfall_height: 0.3\nknobs: {motor_strength: [0.5, 0.6]}\n"
+    strict.write_text(TINY.format(g=1) + extra)
     configs = [load_config(HebbianConfig, c) for c in (None, full, strict)]
     envs = [make_search(c, "ant", seed=1).task.make_env(0) for c in configs]
     try:
         assert [env.unwrapped.early_stop for env in envs] == [True, False, True]
         assert [env.unwrapped.stop_rule.grace for env in envs] == [200, 200, 100]
+        assert [env.unwrapped.fall_height for env in envs] == [None, None, 0.3]
         assert configs[0].env_options() == {}  # a default config leaves any task's env as it is
         assert [env.unwrapped.world.knobs.motor_strength for env in envs] == [None, None, (0.5, 0.6)]
         envs[2].reset(seed=3)  # the motor strengths are drawn at every reset

@@ -165,6 +165,22 @@ def test_early_stop_when_fallen_after_step_200():
     assert steps == 202 and info["fallen"]  # the reference checks from its step index t > 200
 
 
+def test_fall_height_moves_the_fall_line():
+    def steps_to_stop(**kwargs) -> tuple[int, bool]:
+        env = AntDamageEnv(burn_in=40, max_steps=80, early_stop_grace=5, **kwargs)
+        env.reset(seed=0)
+        for step in range(1, 80):
+            _, _, terminated, truncated, info = env.step(np.zeros(8))
+            if terminated or truncated:
+                return step, info["fallen"]
+        raise AssertionError("episode did not end")
+
+    assert steps_to_stop() == (7, True)  # on its belly, torso at 0.25 m
+    assert steps_to_stop(fall_height=0.2) == (40, False)  # 0.25 m is clear of a 0.2 m line: runs out
+    with pytest.raises(ValueError, match="fall_height"):
+        AntDamageEnv(fall_height=0.8)
+
+
 def test_commands_by_name_are_checked():
     world = QuadrupedWorld("ant")
     with pytest.raises(ValueError, match="missing"):

@@ -45,6 +45,7 @@ class HebbianConfig:
     max_steps: int | None = None  # cap on policy steps per episode (None: the env's)
     early_stop: bool = True  # the env's stop rule (30 steps in a row without progress ends an episode)
     early_stop_grace: int = EarlyStop.grace  # policy steps before the stop rule may fire (paper: 200)
+    fall_height: float | None = None  # torso height (m) that counts as fallen in training (None: 0.26)
     knobs: dict[str, Any] | None = None  # SimKnobs fields for training, e.g. {motor_strength: [0.5, 1.0]}
     mirrored_seeds: bool = True  # a mirrored pair shares its episodes and initial weights
 
@@ -72,6 +73,8 @@ class HebbianConfig:
                 raise ValueError(f"knobs: {exc}; fields are those of wann_ros.sim.knobs.SimKnobs") from exc
         if self.early_stop_grace < 0:
             raise ValueError(f"early_stop_grace must be >= 0, got {self.early_stop_grace}")
+        if self.fall_height is not None and not 0.0 < self.fall_height < 0.75:
+            raise ValueError(f"fall_height must be in (0, 0.75) m or null, got {self.fall_height}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1 or null, got {self.max_steps}")
 
@@ -83,6 +86,8 @@ class HebbianConfig:
         options: dict = {} if self.early_stop else {"early_stop": False}
         if self.early_stop_grace != EarlyStop.grace:
             options["early_stop_grace"] = self.early_stop_grace
+        if self.fall_height is not None:
+            options["fall_height"] = self.fall_height
         if self.knobs:
             options["knobs"] = SimKnobs(**self.knobs)
         return options

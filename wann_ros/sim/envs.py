@@ -91,6 +91,8 @@ class AntDamageEnv(_QuadrupedEnv):
     by the paper's rule (which may fire after ``early_stop_grace`` policy steps; the paper's 200).
     ``info["distance"]`` = {"paper_units": ..., "metres": ...} since the burn-in.
     ``damage_schedule``: (policy step, damage) pairs applied before that step, mid-episode.
+    ``fall_height``: the torso height (m) at or below which the robot counts as fallen; None is the
+    Ant's own 0.26 (a higher one trains gaits that keep clearance, see docs/hebbian.md).
     """
 
     def __init__(
@@ -104,9 +106,12 @@ class AntDamageEnv(_QuadrupedEnv):
         render_mode: str | None = None,
         gui: bool = False,
         early_stop_grace: int = EarlyStop.grace,
+        fall_height: float | None = None,
     ) -> None:
         if early_stop_grace < 0:
             raise ValueError(f"early_stop_grace must be >= 0, got {early_stop_grace}")
+        if fall_height is not None and not 0.0 < fall_height < 0.75:
+            raise ValueError(f"fall_height must be in (0, 0.75) m, got {fall_height}")
         if not 0 <= burn_in < max_steps:
             raise ValueError(f"need 0 <= burn_in < max_steps, got burn_in={burn_in}, max_steps={max_steps}")
         super().__init__(
@@ -123,6 +128,7 @@ class AntDamageEnv(_QuadrupedEnv):
         self.observation_space = gym.spaces.Box(-rs.ANT_OBS_CLIP, rs.ANT_OBS_CLIP, (28,), np.float32)
         self.progress = WalkProgress(rs.ANT_TARGET_XY, self.world.control_period)
         self.stop_rule = EarlyStop(grace=early_stop_grace)
+        self.fall_height = fall_height
         self._x0 = 0.0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -157,7 +163,8 @@ class AntDamageEnv(_QuadrupedEnv):
         self.world.step(self.act_spec.to_command(a), a)
         obs = self._obs()
         reward = self.progress.update(self.world.centroid_xy)
-        fallen = self.world.fallen or not all_finite(obs)
+        down = self.world.fallen if self.fall_height is None else self.world.base_z <= self.fall_height
+        fallen = down or not all_finite(obs)
         terminated = self.early_stop and self.stop_rule.update(self.t, reward, fallen)
         self.t += 1
         truncated = self.burn_in + self.t >= self.max_steps and not terminated

@@ -455,6 +455,11 @@ class QuadrupedWorld:
         return float(self._pos[0])
 
     @property
+    def base_z(self) -> float:
+        """The base's exact height (world frame, m)."""
+        return float(self._pos[2])
+
+    @property
     def fallen(self) -> bool:
         """The base is below the robot's fallen height."""
         return bool(self._pos[2] <= self.config.fallen_z)
