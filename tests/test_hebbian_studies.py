@@ -101,6 +101,7 @@ def test_an_episode_that_ends_with_the_robot_down_is_marked_fell(ant):
         env.close()
     assert info["fell"] and info["steps"] == 202  # the stop rule fires once step_index > 200
     assert not short["fell"] and abs(fitness) < 5
+    assert info["down"] == short["down"] == 1.0  # on its belly from the first step
 
 
 def test_table_refuses_a_static_policy_as_hebbian(tmp_path, policies):

@@ -30,17 +30,19 @@ def run_episode(
     With ``solved_distance`` set, ``info["solved"]`` tells whether the robot moved forward
     monotonically: the final distance is at least ``solved_distance`` and the distance sampled every
     ``solved_window`` steps (and at the last step) never decreases. An env that reports ``fallen``
-    (the quadrupeds) also gives ``info["fell"]``: whether the env ended the episode with the robot down.
+    (the quadrupeds) also gives ``info["fell"]``: whether the env ended the episode with the robot down,
+    and ``info["down"]``: the fraction of steps it was down (e.g. the Ant's torso at or below 0.26 m).
     """
     if fitness not in FITNESS:
         raise ValueError(f"fitness must be one of {FITNESS}, got {fitness!r}")
     obs, info = env.reset(seed=seed)
     policy.reset(policy_seed(seed))
-    total, steps, samples = 0.0, 0, []
+    total, steps, down, samples = 0.0, 0, 0, []
     while max_steps is None or steps < max_steps:
         obs, reward, terminated, truncated, info = env.step(policy.act(obs))
         total += float(reward)
         steps += 1
+        down += bool(info.get("fallen", False))
         if solved_distance is not None and steps % solved_window == 0:
             samples.append(_distance(info))
         if terminated or truncated:
@@ -48,6 +50,7 @@ def run_episode(
     out: dict[str, Any] = {"steps": steps, "reward": total}
     if "fallen" in info:
         out["fell"] = bool(terminated and info["fallen"])
+        out["down"] = down / steps
     if solved_distance is not None:
         samples.append(_distance(info))
         monotone = all(b >= a for a, b in itertools.pairwise(samples))

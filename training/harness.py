@@ -121,6 +121,7 @@ def evaluate_policy_file(
             entry["solved"] = entry["solved_rate"] >= 0.5
         if "fell" in result.info:
             entry["fell_rate"] = float(np.mean(result.info["fell"][0, m]))
+            entry["down_mean"] = float(np.mean(result.info["down"][0, m]))
         summary[name] = entry
         for e in range(episodes):
             row = {"morphology": name, "episode": e, "seed": seeds[(m, e)], "fitness": float(f[e])}
@@ -129,6 +130,8 @@ def evaluate_policy_file(
             for key in ("steps", "solved", "fell"):
                 if key in result.info:
                     row[key] = int(result.info[key][0, m, e])
+            if "down" in result.info:
+                row["down"] = round(float(result.info["down"][0, m, e]), 4)
             rows.append(row)
     return {
         "policy": str(path),
@@ -156,7 +159,7 @@ def format_report(report: dict[str, Any]) -> str:
         if "distance_m_mean" in s:
             spread += f"  ({s['distance_m_mean']:.3f} ± {s['distance_m_std']:.3f} m)"
         if "fell_rate" in s:
-            solved += f", fell in {s['fell_rate']:.0%}"
+            solved += f", fell in {s['fell_rate']:.0%}, down on {s['down_mean']:.0%} of steps"
         lines.append(f"  {name:12s} {s['mean']:10.3f} ± {s['std']:.3f}  {spread}{solved}")
     return "\n".join(lines)
 
