@@ -2,6 +2,7 @@
 
 import gymnasium as gym
 import numpy as np
+import pybullet as pb
 import pytest
 from gymnasium.utils.env_checker import check_env
 
@@ -55,6 +56,30 @@ def test_latency_delays_commands_by_whole_steps():
     assert moved[0] < 0.05 and moved[1] < 0.05 and moved[2] > 0.1  # the push of step 0 acts at step 2
 
 
+def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
+    env = AntDamageEnv(knobs=SimKnobs(gravity_tilt=0.25), burn_in=0, early_stop=False)
+    client = env.world._client
+
+    def gravity() -> np.ndarray:
+        p = pb.getPhysicsEngineParameters(physicsClientId=client)
+        return np.array([p[f"gravityAcceleration{a}"] for a in "XYZ"])
+
+    leans = []
+    for seed in (0, 1, 1):
+        env.reset(seed=seed)
+        g = gravity()
+        assert np.linalg.norm(g) == pytest.approx(9.8) and np.arccos(-g[2] / 9.8) <= 0.25
+        start = np.array(env.world.centroid_xy)
+        for _ in range(60):
+            env.step(np.zeros(8, dtype=np.float32))
+        slide = np.array(env.world.centroid_xy) - start
+        assert slide @ g[:2] / (np.linalg.norm(slide) * np.linalg.norm(g[:2])) > 0.95  # downhill
+        leans.append(g)
+    np.testing.assert_array_equal(leans[1], leans[2])  # same seed, same slope
+    assert not np.allclose(leans[0], leans[1])
+    env.close()
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -63,6 +88,7 @@ def test_latency_delays_commands_by_whole_steps():
         dict(imu_noise=float("nan")),
         dict(push_interval=0),
         dict(mass_scale=(1.0,)),
+        dict(gravity_tilt=2.0),
     ],
 )
 def test_bad_knobs_are_refused(bad):

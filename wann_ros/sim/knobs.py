@@ -18,7 +18,9 @@ class SimKnobs:
     ``motor_strength``: factor per joint motor; ``latency_steps``: commands act this many control steps
     late; ``joint_pos_noise`` (rad), ``joint_vel_noise`` (rad/s), ``imu_noise`` (rad/s on the gyro,
     rad of random tilt on the orientation): Gaussian sensor noise std; ``push_force`` (N): a horizontal
-    push on the base lasting one control step, every ``push_interval`` control steps."""
+    push on the base lasting one control step, every ``push_interval`` control steps; ``gravity_tilt``
+    (rad): gravity leans from vertical by an angle drawn from [0, gravity_tilt] toward a direction drawn
+    uniformly around z, as on a slope whose ground stays level (the legs on the low side carry more)."""
 
     ground_friction: Range | None = None
     mass_scale: Range | None = None
@@ -29,6 +31,7 @@ class SimKnobs:
     imu_noise: float = 0.0
     push_force: float = 0.0
     push_interval: int = 200
+    gravity_tilt: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("ground_friction", "mass_scale", "motor_strength"):
@@ -42,6 +45,8 @@ class SimKnobs:
             object.__setattr__(self, name, (float(r[0]), float(r[1])))
         if not isinstance(self.latency_steps, int) or not 0 <= self.latency_steps <= 100:
             raise ValueError(f"SimKnobs.latency_steps must be an int in 0..100, got {self.latency_steps!r}")
+        if not (isinstance(self.gravity_tilt, (int, float)) and 0 <= self.gravity_tilt < math.pi / 2):
+            raise ValueError(f"SimKnobs.gravity_tilt must be in [0, pi/2) rad, got {self.gravity_tilt!r}")
         for name in ("joint_pos_noise", "joint_vel_noise", "imu_noise", "push_force"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
@@ -51,8 +56,9 @@ class SimKnobs:
 
     @property
     def randomises_episode(self) -> bool:
-        """True if a reset draws physical parameters (friction, masses, motor strength)."""
-        return any(r is not None for r in (self.ground_friction, self.mass_scale, self.motor_strength))
+        """True if a reset draws physical parameters (friction, masses, motor strength, gravity)."""
+        ranges = (self.ground_friction, self.mass_scale, self.motor_strength)
+        return any(r is not None for r in ranges) or self.gravity_tilt > 0
 
     @property
     def noisy(self) -> bool:

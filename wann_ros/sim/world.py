@@ -264,6 +264,11 @@ class QuadrupedWorld:
         if k.motor_strength is not None:
             self._knob_strength = rng.uniform(*k.motor_strength, size=self._n)
             self._gain = (self._strength * self._knob_strength).tolist()
+        if k.gravity_tilt > 0:
+            tilt, heading = rng.uniform(0, k.gravity_tilt), rng.uniform(0, 2 * np.pi)
+            g = self.config.gravity
+            lean = g * np.sin(tilt)
+            pb.setGravity(lean * np.cos(heading), lean * np.sin(heading), -g * np.cos(tilt), **self._c)
 
     def _scale_masses(self) -> None:
         for link, m, f in zip(range(-1, len(self._all_links)), self._masses, self._mass_factors, strict=True):
