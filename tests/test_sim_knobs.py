@@ -57,17 +57,15 @@ def test_latency_delays_commands_by_whole_steps():
 
 
 def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
-    env = AntDamageEnv(knobs=SimKnobs(gravity_tilt=0.25), burn_in=0, early_stop=False)
-    client = env.world._client
-
-    def gravity() -> np.ndarray:
-        p = pb.getPhysicsEngineParameters(physicsClientId=client)
+    def gravity(env) -> np.ndarray:
+        p = pb.getPhysicsEngineParameters(physicsClientId=env.world._client)
         return np.array([p[f"gravityAcceleration{a}"] for a in "XYZ"])
 
+    env = AntDamageEnv(knobs=SimKnobs(gravity_tilt=0.25), burn_in=0, early_stop=False)
     leans = []
     for seed in (0, 1, 1):
         env.reset(seed=seed)
-        g = gravity()
+        g = gravity(env)
         assert np.linalg.norm(g) == pytest.approx(9.8) and np.arccos(-g[2] / 9.8) <= 0.25
         start = np.array(env.world.centroid_xy)
         for _ in range(60):
@@ -78,6 +76,14 @@ def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
     np.testing.assert_array_equal(leans[1], leans[2])  # same seed, same slope
     assert not np.allclose(leans[0], leans[1])
     env.close()
+    fixed = AntDamageEnv(knobs=SimKnobs(gravity_tilt=(0.2, 0.2), gravity_heading=(np.pi / 2, np.pi / 2)))
+    fixed.reset(seed=3)
+    np.testing.assert_allclose(gravity(fixed), [0.0, 9.8 * np.sin(0.2), -9.8 * np.cos(0.2)], atol=1e-9)
+    assert (
+        SimKnobs(gravity_tilt=0.3).gravity_tilt == (0.0, 0.3)
+        and SimKnobs(gravity_tilt=0).gravity_tilt is None
+    )
+    fixed.close()
 
 
 @pytest.mark.parametrize(
@@ -89,6 +95,8 @@ def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
         dict(push_interval=0),
         dict(mass_scale=(1.0,)),
         dict(gravity_tilt=2.0),
+        dict(gravity_tilt=(-0.1, 0.1)),
+        dict(gravity_heading=(0.0, 1.0)),
     ],
 )
 def test_bad_knobs_are_refused(bad):

@@ -16,7 +16,7 @@ from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoin
 from training.cli import main
 from training.config import ConfigError, load_config
 from training.es import ESConfig
-from training.harness import evaluate_policy_file
+from training.harness import evaluate_policy_file, format_report
 from training.rundir import LOG_COLUMNS, read_log
 from wann_ros.formats import load_policy
 
@@ -277,6 +277,10 @@ def test_a_stop_signal_to_the_whole_process_group_stops_a_process_pool_run_clean
     [
         (["--task", "swingup"], "do not match the env's ('cart',)"),
         (["--task", "ant", "--morphology", "standard,left_frnt"], "unknown morphology 'left_frnt'"),
+        (["--task", "toy", "--knobs", "{imu_noise: 0.1}"], "knobs apply to the quadruped tasks"),
+        (["--task", "ant", "--knobs", "{slope: 0.1}"], "unknown knob(s) ['slope']"),
+        (["--task", "ant", "--knobs", "{gravity_tilt: 3}"], "SimKnobs.gravity_tilt needs"),
+        (["--task", "ant", "--knobs", "[0.1]"], "--knobs must be a YAML mapping"),
     ],
 )
 def test_evaluate_refuses_a_mismatch_before_any_worker_starts(args, message, tmp_path, capsys):
@@ -285,6 +289,17 @@ def test_evaluate_refuses_a_mismatch_before_any_worker_starts(args, message, tmp
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
     assert not any(tmp_path.iterdir())
+
+
+def test_evaluate_with_knobs_changes_the_episodes_and_records_them():
+    policy = Path(__file__).parents[1] / "models" / "ant_hebbian.wrp"
+    args = dict(episodes=1, morphology="standard", backend="serial", max_steps=120)
+    level = evaluate_policy_file(policy, "ant", **args)
+    slope = {"gravity_tilt": [0.2, 0.2], "gravity_heading": [3.14, 3.14]}  # uphill along +x
+    tilted = evaluate_policy_file(policy, "ant", knobs=slope, **args)
+    assert level["knobs"] == {} and tilted["knobs"] == slope
+    assert tilted["rows"][0]["fitness"] < level["rows"][0]["fitness"]
+    assert "knobs {'gravity_tilt'" in format_report(tilted)
 
 
 def test_evaluate_refuses_a_file_that_is_no_policy(tmp_path, capsys):

@@ -14,6 +14,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import yaml
+
 from training.algorithm import available, get_algorithm
 from training.backends import BACKENDS
 from training.config import ConfigError, from_dict, load_config, to_dict
@@ -157,6 +159,11 @@ def evaluate(argv: list[str]) -> int:
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--solved-distance", type=float, default=100.0)
     p.add_argument(
+        "--knobs",
+        default=None,
+        help="sim-to-real knobs (ant, a1) as YAML, e.g. '{motor_strength: [0.5, 1.0], latency_steps: 1}'",
+    )
+    p.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -165,6 +172,12 @@ def evaluate(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if args.episodes < 1:
         p.error("--episodes must be >= 1")
+    try:
+        knobs = yaml.safe_load(args.knobs) if args.knobs else None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--knobs is not YAML: {exc}") from exc
+    if knobs is not None and not isinstance(knobs, dict):
+        raise ValueError(f"--knobs must be a YAML mapping, got {args.knobs!r}")
     report = evaluate_policy_file(
         args.policy,
         args.task,
@@ -175,6 +188,7 @@ def evaluate(argv: list[str]) -> int:
         args.workers,
         args.max_steps,
         args.solved_distance,
+        knobs=knobs,
     )
     print(format_report(report))
     out = args.out or args.policy.with_name(args.policy.name + ".eval")

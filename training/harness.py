@@ -10,8 +10,9 @@ and the distance sampled every ``solved_window`` control steps never decreases (
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from training.seeding import EVAL_STREAM
 from training.tasks import TASKS, Task, make_task
 
 ALL_MORPHOLOGIES = ("standard", "right_front", "left_front")
+QUADRUPED_TASKS = ("ant", "a1")
 
 
 def policy_from_file(candidate: Any, env: Any, path: str) -> Any:
@@ -75,8 +77,12 @@ def evaluate_policy_file(
     max_steps: int | None = None,
     solved_distance: float = 100.0,
     solved_window: int = 50,
+    knobs: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the episodes and return the report (see :func:`write_report` for the files)."""
+    """Run the episodes and return the report (see :func:`write_report` for the files).
+
+    ``knobs``: :class:`~wann_ros.sim.knobs.SimKnobs` fields for the quadruped tasks, e.g.
+    ``{"motor_strength": [0.5, 1.0]}`` (a robustness check; the paper's tables use none)."""
     path = Path(path).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"no policy file at {path}")
@@ -86,12 +92,23 @@ def evaluate_policy_file(
     has_distance = TASKS[task_name].runner_args.get("fitness") == "distance"
     if has_distance:
         runner_args |= {"solved_distance": solved_distance, "solved_window": solved_window}
+    env_kwargs = {}
+    if knobs:
+        if task_name not in QUADRUPED_TASKS:
+            raise ValueError(f"knobs apply to the quadruped tasks {QUADRUPED_TASKS}, not {task_name!r}")
+        from wann_ros.sim.knobs import SimKnobs
+
+        known = {f.name for f in dataclasses.fields(SimKnobs)}
+        if set(knobs) - known:
+            raise ValueError(f"unknown knob(s) {sorted(set(knobs) - known)}; knobs are {sorted(known)}")
+        env_kwargs["knobs"] = SimKnobs(**knobs)
     task = make_task(
         task_name,
         "training.harness:policy_from_file",
         {"path": str(path)},
         morphologies=morphologies_for(task_name, morphology),
         runner_args=runner_args,
+        env_kwargs=env_kwargs,
     )
     check_policy_fits_task(task, str(path))
     engine = make_backend(backend, task, workers)
@@ -138,6 +155,7 @@ def evaluate_policy_file(
         "task": task_name,
         "seed": seed,
         "episodes": episodes,
+        "knobs": dict(knobs or {}),
         "fitness": TASKS[task_name].runner_args.get("fitness", "reward"),
         "solved_distance": solved_distance if has_distance else None,
         "solved_window": solved_window if has_distance else None,
@@ -149,7 +167,7 @@ def evaluate_policy_file(
 def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"{report['policy']} on {report['task']} ({report['episodes']} episodes, seed {report['seed']}, "
-        f"fitness = {report['fitness']})"
+        f"fitness = {report['fitness']})" + (f", knobs {report['knobs']}" if report.get("knobs") else "")
     ]
     for name, s in report["morphologies"].items():
         solved = ""

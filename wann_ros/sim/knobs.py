@@ -19,8 +19,9 @@ class SimKnobs:
     late; ``joint_pos_noise`` (rad), ``joint_vel_noise`` (rad/s), ``imu_noise`` (rad/s on the gyro,
     rad of random tilt on the orientation): Gaussian sensor noise std; ``push_force`` (N): a horizontal
     push on the base lasting one control step, every ``push_interval`` control steps; ``gravity_tilt``
-    (rad): gravity leans from vertical by an angle drawn from [0, gravity_tilt] toward a direction drawn
-    uniformly around z, as on a slope whose ground stays level (the legs on the low side carry more)."""
+    (rad, a number t means (0, t)): gravity leans from vertical by this angle toward ``gravity_heading``
+    (rad from +x toward +y; None: uniform around z), as on a slope whose ground stays level (the legs
+    on the low side carry more)."""
 
     ground_friction: Range | None = None
     mass_scale: Range | None = None
@@ -31,22 +32,28 @@ class SimKnobs:
     imu_noise: float = 0.0
     push_force: float = 0.0
     push_interval: int = 200
-    gravity_tilt: float = 0.0
+    gravity_tilt: Range | float | None = None
+    gravity_heading: Range | None = None
 
     def __post_init__(self) -> None:
-        for name in ("ground_friction", "mass_scale", "motor_strength"):
+        tilt = self.gravity_tilt
+        if isinstance(tilt, (int, float)):
+            object.__setattr__(self, "gravity_tilt", (0.0, tilt) if tilt else None)
+        bounds = {"gravity_tilt": (0.0, math.pi / 2), "gravity_heading": (-math.inf, math.inf)}
+        for name in ("ground_friction", "mass_scale", "motor_strength", *bounds):
             r = getattr(self, name)
             if r is None:
                 continue
             if len(r) != 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in r):
                 raise ValueError(f"SimKnobs.{name} must be a (low, high) pair of numbers, got {r!r}")
-            if not 0.0 <= r[0] <= r[1]:
-                raise ValueError(f"SimKnobs.{name} needs 0 <= low <= high, got {r!r}")
+            lo, hi = bounds.get(name, (0.0, math.inf))
+            if not lo <= r[0] <= r[1] < hi:
+                raise ValueError(f"SimKnobs.{name} needs {lo} <= low <= high < {hi}, got {r!r}")
             object.__setattr__(self, name, (float(r[0]), float(r[1])))
+        if self.gravity_heading is not None and self.gravity_tilt is None:
+            raise ValueError("SimKnobs.gravity_heading needs a gravity_tilt")
         if not isinstance(self.latency_steps, int) or not 0 <= self.latency_steps <= 100:
             raise ValueError(f"SimKnobs.latency_steps must be an int in 0..100, got {self.latency_steps!r}")
-        if not (isinstance(self.gravity_tilt, (int, float)) and 0 <= self.gravity_tilt < math.pi / 2):
-            raise ValueError(f"SimKnobs.gravity_tilt must be in [0, pi/2) rad, got {self.gravity_tilt!r}")
         for name in ("joint_pos_noise", "joint_vel_noise", "imu_noise", "push_force"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
@@ -57,8 +64,8 @@ class SimKnobs:
     @property
     def randomises_episode(self) -> bool:
         """True if a reset draws physical parameters (friction, masses, motor strength, gravity)."""
-        ranges = (self.ground_friction, self.mass_scale, self.motor_strength)
-        return any(r is not None for r in ranges) or self.gravity_tilt > 0
+        ranges = (self.ground_friction, self.mass_scale, self.motor_strength, self.gravity_tilt)
+        return any(r is not None for r in ranges)
 
     @property
     def noisy(self) -> bool:

@@ -264,8 +264,9 @@ class QuadrupedWorld:
         if k.motor_strength is not None:
             self._knob_strength = rng.uniform(*k.motor_strength, size=self._n)
             self._gain = (self._strength * self._knob_strength).tolist()
-        if k.gravity_tilt > 0:
-            tilt, heading = rng.uniform(0, k.gravity_tilt), rng.uniform(0, 2 * np.pi)
+        if k.gravity_tilt is not None:
+            tilt = rng.uniform(*k.gravity_tilt)
+            heading = rng.uniform(*(k.gravity_heading or (0.0, 2 * np.pi)))
             g = self.config.gravity
             lean = g * np.sin(tilt)
             pb.setGravity(lean * np.cos(heading), lean * np.sin(heading), -g * np.cos(tilt), **self._c)
