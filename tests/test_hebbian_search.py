@@ -181,7 +181,7 @@ def test_env_settings_reach_the_env(tmp_path):
     finally:
         for env in envs:
             env.close()
-    with pytest.raises(ValueError, match=r"knobs: .*motor_strenght"):
+    with pytest.raises(ValueError, match=r"unknown knob\(s\) \['motor_strenght'\]"):
         HebbianConfig(knobs={"motor_strenght": [0.5, 1.0]})
 
 

@@ -309,3 +309,23 @@ def test_sim_and_controller_exchange_messages_and_report(ros, tmp_path):
         ros.remove_node(monitor)
         monitor.destroy_node()
     assert all(c == 0 for c in codes.values()), codes
+
+
+def test_sim_node_knobs_are_read_at_start_and_fixed(ros):
+    """``knobs`` (a YAML mapping in a string) reaches the world; bad knobs stop the node at start-up."""
+    from rclpy.parameter import Parameter
+
+    from wann_ros.nodes.sim import SimNode
+
+    text = "{latency_steps: 2, gravity_tilt: [0.1, 0.1], gravity_heading: [0, 0]}"
+    node = SimNode(name="knob_sim", parameter_overrides=[Parameter("knobs", value=text)])
+    try:
+        assert node.world.knobs.latency_steps == 2 and node.world.knobs.gravity_tilt == (0.1, 0.1)
+        result = node.set_parameters([Parameter("knobs", value="{}")])[0]
+        assert not result.successful and "fixed at start-up" in result.reason
+    finally:
+        node.world.close()
+        node.destroy_node()
+    for bad, message in (("{latency: 2}", r"unknown knob\(s\) \['latency'\]"), ("[2]", "YAML mapping")):
+        with pytest.raises(ValueError, match=message):
+            SimNode(name="bad_knob_sim", parameter_overrides=[Parameter("knobs", value=bad)])

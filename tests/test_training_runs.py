@@ -280,7 +280,8 @@ def test_a_stop_signal_to_the_whole_process_group_stops_a_process_pool_run_clean
         (["--task", "toy", "--knobs", "{imu_noise: 0.1}"], "knobs apply to the quadruped tasks"),
         (["--task", "ant", "--knobs", "{slope: 0.1}"], "unknown knob(s) ['slope']"),
         (["--task", "ant", "--knobs", "{gravity_tilt: 3}"], "SimKnobs.gravity_tilt needs"),
-        (["--task", "ant", "--knobs", "[0.1]"], "--knobs must be a YAML mapping"),
+        (["--task", "ant", "--knobs", "[0.1]"], "knobs must be a YAML mapping"),
+        (["--task", "ant", "--knobs", "{a: [}"], "knobs are not YAML"),
     ],
 )
 def test_evaluate_refuses_a_mismatch_before_any_worker_starts(args, message, tmp_path, capsys):

@@ -14,8 +14,6 @@ import shlex
 import sys
 from pathlib import Path
 
-import yaml
-
 from training.algorithm import available, get_algorithm
 from training.backends import BACKENDS
 from training.config import ConfigError, from_dict, load_config, to_dict
@@ -142,6 +140,7 @@ def plot(argv: list[str]) -> int:
 
 def evaluate(argv: list[str]) -> int:
     from training.harness import evaluate_policy_file, format_report, write_report
+    from wann_ros.sim.knobs import read_knobs_yaml
 
     p = argparse.ArgumentParser(
         prog="python -m training evaluate",
@@ -172,12 +171,7 @@ def evaluate(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if args.episodes < 1:
         p.error("--episodes must be >= 1")
-    try:
-        knobs = yaml.safe_load(args.knobs) if args.knobs else None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"--knobs is not YAML: {exc}") from exc
-    if knobs is not None and not isinstance(knobs, dict):
-        raise ValueError(f"--knobs must be a YAML mapping, got {args.knobs!r}")
+    knobs = read_knobs_yaml(args.knobs) if args.knobs else None
     report = evaluate_policy_file(
         args.policy,
         args.task,

@@ -67,10 +67,7 @@ class HebbianConfig:
         if self.weight_bound is not None and not self.weight_bound > 0:
             raise ValueError(f"weight_bound must be > 0 or null, got {self.weight_bound}")
         if self.knobs is not None:
-            try:
-                SimKnobs(**self.knobs)
-            except TypeError as exc:
-                raise ValueError(f"knobs: {exc}; fields are those of wann_ros.sim.knobs.SimKnobs") from exc
+            SimKnobs.from_mapping(self.knobs)
         if self.early_stop_grace < 0:
             raise ValueError(f"early_stop_grace must be >= 0, got {self.early_stop_grace}")
         if self.fall_height is not None and not 0.0 < self.fall_height < 0.75:
@@ -89,7 +86,7 @@ class HebbianConfig:
         if self.fall_height is not None:
             options["fall_height"] = self.fall_height
         if self.knobs:
-            options["knobs"] = SimKnobs(**self.knobs)
+            options["knobs"] = SimKnobs.from_mapping(self.knobs)
         return options
 
     def plasticity(self) -> dict:

@@ -7,6 +7,8 @@ gyro; no accelerometer: its covariance[0] is -1), ``/odom`` (GROUND TRUTH from t
 and ``/clock``. Applies ``/joint_group_<effort|position>_controller/commands`` (joint order:
 parameter ``command_joints``, default the robot's). Damage is live: parameters ``damage``,
 ``locked_joints``, ``motor_strength`` (and ``scheduled_damage`` at sim time ``damage_time``).
+``knobs`` (fixed at start-up): sim-to-real knobs (:class:`SimKnobs` fields) as a YAML mapping in a
+string, e.g. ``"{latency_steps: 2, imu_noise: 0.01, gravity_tilt: 0.1}"``.
 
 Real-time mode steps on a wall-clock schedule with the latest command. ``lockstep`` mode publishes the
 state, then waits for that step's command before stepping, so a run through ROS is deterministic.
@@ -32,6 +34,7 @@ from std_srvs.srv import Trigger
 
 from wann_ros.nodes import ros_msgs
 from wann_ros.sim.damage import Damage, DamageError, parse_damage
+from wann_ros.sim.knobs import SimKnobs, read_knobs_yaml
 from wann_ros.sim.observation import rotate
 from wann_ros.sim.world import QuadrupedWorld
 
@@ -73,7 +76,8 @@ class SimNode(Node):
         self.scheduled = p("scheduled_damage", "").value
         if not (self.realtime_factor > 0):
             raise ValueError(f"realtime_factor must be > 0, got {self.realtime_factor}")
-        self.world = QuadrupedWorld(robot, self._damage_from_params({}), gui=gui)
+        knobs = SimKnobs.from_mapping(read_knobs_yaml(p("knobs", "").value))
+        self.world = QuadrupedWorld(robot, self._damage_from_params({}), knobs, gui=gui)
         self.joints = tuple(p("command_joints", list(self.world.joint_names)).value)
         unknown = set(self.joints) ^ set(self.world.joint_names)
         if unknown or len(self.joints) != len(self.world.joint_names):
@@ -99,7 +103,7 @@ class SimNode(Node):
         self.get_logger().info(
             f"{robot}: {len(self.joints)} joints, control period {self.world.control_period:g} s, "
             f"{'lock-step' if self.lockstep else f'real time x{self.realtime_factor:g}'}, commands on "
-            f"{self.command_topic}, damage {self.world.damage}"
+            f"{self.command_topic}, damage {self.world.damage}" + (f", {knobs}" if knobs.active else "")
         )
 
     # ---- parameters, services, commands --------------------------------------------------------
@@ -110,7 +114,7 @@ class SimNode(Node):
     def _on_params(self, params: list[Parameter]) -> SetParametersResult:
         changed = {prm.name: prm.value for prm in params if prm.name in DAMAGE_PARAMS}
         for prm in params:
-            if prm.name in ("robot", "lockstep", "gui", "command_joints"):
+            if prm.name in ("robot", "lockstep", "gui", "command_joints", "knobs"):
                 return SetParametersResult(successful=False, reason=f"{prm.name} is fixed at start-up")
         if changed:
             try:

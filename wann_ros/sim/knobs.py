@@ -6,8 +6,13 @@ an episode is reproducible from its seed. With every knob off no random numbers 
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import yaml
 
 Range = tuple[float, float]
 
@@ -61,6 +66,16 @@ class SimKnobs:
         if not isinstance(self.push_interval, int) or self.push_interval < 1:
             raise ValueError(f"SimKnobs.push_interval must be an int >= 1, got {self.push_interval!r}")
 
+    @classmethod
+    def from_mapping(cls, fields: Mapping[str, Any]) -> SimKnobs:
+        """Knobs from a mapping of field names (an unknown name is refused by name)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(fields, Mapping):
+            raise ValueError(f"knobs must be a mapping of SimKnobs fields, got {fields!r}")
+        if set(fields) - known:
+            raise ValueError(f"unknown knob(s) {sorted(set(fields) - known)}; knobs are {sorted(known)}")
+        return cls(**fields)
+
     @property
     def randomises_episode(self) -> bool:
         """True if a reset draws physical parameters (friction, masses, motor strength, gravity)."""
@@ -76,3 +91,15 @@ class SimKnobs:
     def active(self) -> bool:
         """True if any knob is on."""
         return self.randomises_episode or self.noisy or self.latency_steps > 0 or self.push_force > 0
+
+
+def read_knobs_yaml(text: str) -> dict[str, Any]:
+    """The mapping of knob fields in a YAML text such as ``"{latency_steps: 2}"`` ("" is none)."""
+    try:
+        fields = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"knobs are not YAML: {exc}") from exc
+    if not isinstance(fields, dict):
+        raise ValueError(f"knobs must be a YAML mapping of SimKnobs fields, got {text!r}")
+    SimKnobs.from_mapping(fields)
+    return fields
