@@ -4,7 +4,8 @@
     ros2 launch wann_ros quadruped.launch.py policy:=/path/to/policy.wrp robot:=ant
 
 Arguments: robot (ant | a1; picks config/<robot>.yaml), policy, damage, damage_time (sim seconds),
-gui, use_sim_time, rate (Hz, 0 = the policy's), lockstep, trigger, record, bag (output directory).
+gui, use_sim_time, rate (Hz, 0 = the policy's), lockstep, trigger, record, bag (output directory), seed,
+knobs (sim-to-real knobs for the simulator, a YAML mapping: knobs:="{latency_steps: 2, gravity_tilt: 0.1}").
 """
 
 import os
@@ -13,6 +14,7 @@ from launch.actions import DeclareLaunchArgument, LogInfo
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 
 from launch import LaunchDescription
 
@@ -37,6 +39,7 @@ ARGUMENTS = (
     ("record", "false", "write a rosbag2 of all topics"),
     ("bag", "runs/bags/quadruped", "rosbag2 output directory (must not exist)"),
     ("seed", "0", "seed of the simulator episode and of the policy's initial state"),
+    ("knobs", "", "simulator's sim-to-real knobs, a YAML mapping of SimKnobs fields (fixed at start-up)"),
 )
 
 
@@ -62,6 +65,8 @@ def generate_launch_description() -> LaunchDescription:
                 "gui": arg["gui"],
                 "scheduled_damage": arg["damage"],
                 "damage_time": arg["damage_time"],
+                # a string parameter holding YAML: without value_type, launch_ros would parse it to a mapping
+                "knobs": ParameterValue(arg["knobs"], value_type=str),
             },
         ],
     )

@@ -28,3 +28,11 @@ def test_demo_walks_is_damaged_and_writes_summary_and_plot(tmp_path):
     assert (out / "demo.png").stat().st_size > 10_000
     assert "[damage: left_front]" in done.stdout
     assert re.search(r"stopped all nodes: exit codes \{\d+: 0, \d+: 0\}", done.stdout)
+
+
+def test_demo_refuses_bad_knobs_before_starting_any_node(tmp_path):
+    cmd = [sys.executable, "-m", "wann_ros.demo", "--knobs", "{latency: 2}", "--out", str(tmp_path / "demo")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "unknown knob(s) ['latency']" in done.stderr
+    assert "[demo] policy" not in done.stdout and not (tmp_path / "demo").exists()

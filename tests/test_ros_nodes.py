@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.ros_helpers import isolate_ros_domain, make_fake_robot, spin_until, write_policy
-from wann_ros.nodes.processes import node_command, parse_cpus, start_node, stop
+from wann_ros.nodes.processes import node_command, parse_cpus, start_node, stop, yaml_string
 from wann_ros.sim import robot_specs as rs
 
 pytestmark = pytest.mark.ros
@@ -329,3 +329,23 @@ def test_sim_node_knobs_are_read_at_start_and_fixed(ros):
     for bad, message in (("{latency: 2}", r"unknown knob\(s\) \['latency'\]"), ("[2]", "YAML mapping")):
         with pytest.raises(ValueError, match=message):
             SimNode(name="bad_knob_sim", parameter_overrides=[Parameter("knobs", value=bad)])
+
+
+def test_knobs_survive_the_nodes_command_line(ros):
+    """The demo starts the simulator with ``-p knobs:='...'`` (yaml_string); rcl's own argument parsing must
+    hand the node the text, not the mapping it would make of an unquoted ``{...}``."""
+    import yaml
+
+    from wann_ros.nodes.sim import SimNode
+
+    tricky = "{a: 'it''s', b: [1, 2]}"
+    assert yaml.safe_load(yaml_string(tricky)) == tricky
+    text = "{latency_steps: 2, gravity_tilt: 0.1}"
+    cmd = node_command("sim_node", {"knobs": yaml_string(text)})
+    node = SimNode(name="cli_knob_sim", cli_args=cmd[cmd.index("--ros-args") :])
+    try:
+        assert node.get_parameter("knobs").value == text
+        assert node.world.knobs.latency_steps == 2 and node.world.knobs.gravity_tilt == (0.0, 0.1)
+    finally:
+        node.world.close()
+        node.destroy_node()

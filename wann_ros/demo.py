@@ -4,7 +4,7 @@ A Hebbian policy walks the pybullet Ant; halfway through, the left front leg is 
 length (``damage:=left_front``) without a reset, and the policy keeps adapting. Once a second the demo
 prints sim time, distance, speed and the weight norm; at the end it writes a plot and a summary.
 
-    python -m wann_ros.demo [--duration 60] [--policy FILE] [--out runs/demo]
+    python -m wann_ros.demo [--duration 60] [--policy FILE] [--out runs/demo] [--knobs "{latency_steps: 2}"]
 """
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from wann_ros.formats import PolicyFileError, load_policy, save_policy
-from wann_ros.nodes.processes import LAUNCH_FILE, launch_available, start_launch, start_node, stop
+from wann_ros.nodes.processes import (
+    LAUNCH_FILE,
+    launch_available,
+    start_launch,
+    start_node,
+    stop,
+    yaml_string,
+)
 from wann_ros.sim import robot_specs as rs
+from wann_ros.sim.knobs import SimKnobs, read_knobs_yaml
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 PLACEHOLDER_LAYERS = (28, 32, 16, 8)
@@ -106,7 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         default="timer",
         help="controller tick: on its own timer at the policy's rate, or once per complete sensor set",
     )
+    ap.add_argument(
+        "--knobs",
+        default="",
+        help='simulator sim-to-real knobs, a YAML mapping of SimKnobs fields, e.g. "{latency_steps: 2}"',
+    )
     args = ap.parse_args(argv)
+    try:
+        knobs = SimKnobs.from_mapping(read_knobs_yaml(args.knobs))
+    except ValueError as exc:
+        ap.error(str(exc))
     damage_time = args.duration / 2 if args.damage_time is None else args.damage_time
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -118,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             policy_path = placeholder_policy(args.out, args.seed)
             note = "PLACEHOLDER: no trained Ant policy in models/, running a random untrained Hebbian network"
     print(f"[demo] policy: {policy_path} ({note})", flush=True)
+    if knobs.active:
+        print(f"[demo] simulator knobs: {knobs}", flush=True)
 
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -137,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             "damage": args.damage,
             "damage_time": damage_time,
             "trigger": args.trigger,
+            "knobs": args.knobs,
         }
         procs = [start_launch(launch_args, logs / "launch.log")]
         print(f"[demo] launched {LAUNCH_FILE.name} (pid {procs[0].pid}); log in {logs}")
@@ -144,7 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         procs = [
             start_node(
                 "sim_node",
-                {**common, "robot": "ant", "scheduled_damage": args.damage, "damage_time": damage_time},
+                {
+                    **common,
+                    "robot": "ant",
+                    "scheduled_damage": args.damage,
+                    "damage_time": damage_time,
+                    "knobs": yaml_string(args.knobs),
+                },
                 logs / "sim.log",
                 "sim",
             ),
@@ -213,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         "damage": args.damage,
         "damage_time_s": damage_time,
         "trigger": args.trigger,
+        "knobs": read_knobs_yaml(args.knobs),
         "speed_before_damage_m_s": _speed(before),
         "speed_after_damage_m_s": _speed(after),
         "weight_norm_start": float(norms[0, 1]) if len(norms) else None,

@@ -63,6 +63,12 @@ def ros_value(value: object) -> str:
     return str(value)
 
 
+def yaml_string(text: str) -> str:
+    """``text`` as a single-quoted YAML string, so that ``-p name:=value`` keeps it a string parameter
+    (``-p knobs:={latency_steps: 2}`` would be read as a mapping)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def node_command(executable: str, params: Mapping[str, object], name: str | None = None) -> list[str]:
     if executable not in NODE_MODULES:
         raise ValueError(f"unknown node executable {executable!r}; known: {sorted(NODE_MODULES)}")
