@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
     try:
-        knobs = SimKnobs.from_mapping(read_knobs_yaml(args.knobs))
+        knob_fields = read_knobs_yaml(args.knobs)
+        knobs = SimKnobs.from_mapping(knob_fields)
     except ValueError as exc:
         ap.error(str(exc))
     damage_time = args.duration / 2 if args.damage_time is None else args.damage_time
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         "damage": args.damage,
         "damage_time_s": damage_time,
         "trigger": args.trigger,
-        "knobs": read_knobs_yaml(args.knobs),
+        "knobs": knob_fields,
         "speed_before_damage_m_s": _speed(before),
         "speed_after_damage_m_s": _speed(after),
         "weight_norm_start": float(norms[0, 1]) if len(norms) else None,
