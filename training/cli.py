@@ -1,9 +1,10 @@
-"""Command line: ``python -m training <algorithm>|resume|plot|evaluate ...``.
+"""Command line: ``python -m training <algorithm>|resume|plot|evaluate|robustness ...``.
 
 python -m training es --task ant --config cfg.yaml --seed 1 --backend process --workers 2
 python -m training resume runs/es-ant-20250101-120000-s1
 python -m training plot runs/es-ant-20250101-120000-s1
 python -m training evaluate best.wrp --task ant --episodes 100 --seed 0 --morphology all
+python -m training robustness best.wrp --task ant --episodes 30
 """
 
 from __future__ import annotations
@@ -138,6 +139,34 @@ def plot(argv: list[str]) -> int:
     return 0
 
 
+def _harness_args(p: argparse.ArgumentParser, episodes: int, morphology: str | None) -> None:
+    """The evaluation arguments shared by ``evaluate`` and ``robustness``."""
+    p.add_argument("policy", type=Path)
+    p.add_argument("--episodes", type=int, default=episodes)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--morphology",
+        default=morphology,
+        help="'all' (standard,right_front,left_front), one name or a comma list",
+    )
+    p.add_argument("--backend", choices=BACKENDS, default="process")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--max-steps", type=int, default=None)
+
+
+def _harness_kwargs(p: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
+    if args.episodes < 1:
+        p.error("--episodes must be >= 1")
+    return {
+        "episodes": args.episodes,
+        "seed": check_seed(args.seed),
+        "morphology": args.morphology,
+        "backend": args.backend,
+        "workers": args.workers,
+        "max_steps": args.max_steps,
+    }
+
+
 def evaluate(argv: list[str]) -> int:
     from training.harness import evaluate_policy_file, format_report, write_report
     from wann_ros.sim.knobs import read_knobs_yaml
@@ -146,16 +175,8 @@ def evaluate(argv: list[str]) -> int:
         prog="python -m training evaluate",
         description="N seeded episodes of a policy file: mean ± std per morphology",
     )
-    p.add_argument("policy", type=Path)
     p.add_argument("--task", required=True, choices=sorted(TASKS))
-    p.add_argument("--episodes", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--morphology", default=None, help="'all' (standard,right_front,left_front), one name or a comma list"
-    )
-    p.add_argument("--backend", choices=BACKENDS, default="process")
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--max-steps", type=int, default=None)
+    _harness_args(p, episodes=100, morphology=None)
     p.add_argument("--solved-distance", type=float, default=100.0)
     p.add_argument(
         "--knobs",
@@ -169,20 +190,10 @@ def evaluate(argv: list[str]) -> int:
         help="directory for eval.json/eval.csv (default: <policy name>.eval/ next to the policy)",
     )
     args = p.parse_args(argv)
-    if args.episodes < 1:
-        p.error("--episodes must be >= 1")
+    harness = _harness_kwargs(p, args)
     knobs = read_knobs_yaml(args.knobs) if args.knobs else None
     report = evaluate_policy_file(
-        args.policy,
-        args.task,
-        args.episodes,
-        check_seed(args.seed),
-        args.morphology,
-        args.backend,
-        args.workers,
-        args.max_steps,
-        args.solved_distance,
-        knobs=knobs,
+        args.policy, args.task, solved_distance=args.solved_distance, knobs=knobs, **harness
     )
     print(format_report(report))
     out = args.out or args.policy.with_name(args.policy.name + ".eval")
@@ -191,7 +202,31 @@ def evaluate(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"resume": resume, "plot": plot, "evaluate": evaluate}
+def robustness(argv: list[str]) -> int:
+    from training.robustness import DEFAULT_SWEEP, read_sweep, run_sweep, write_sweep
+
+    p = argparse.ArgumentParser(
+        prog="python -m training robustness",
+        description="score a policy file under each sim-to-real knob in turn (same seeded episodes)",
+    )
+    p.add_argument("--task", default="ant", choices=("ant", "a1"))
+    _harness_args(p, episodes=30, morphology="all")
+    p.add_argument(
+        "--sweep", type=Path, default=None, help="YAML file: label -> knobs (default: the built-in one)"
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="default: <policy name>.robustness/ next to the policy"
+    )
+    args = p.parse_args(argv)
+    harness = _harness_kwargs(p, args)
+    sweep = read_sweep(args.sweep) if args.sweep else DEFAULT_SWEEP
+    reports = run_sweep(args.policy, args.task, sweep, **harness)
+    for path in write_sweep(reports, args.out or args.policy.with_name(args.policy.name + ".robustness")):
+        print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"resume": resume, "plot": plot, "evaluate": evaluate, "robustness": robustness}
 
 
 def main(argv: list[str] | None = None) -> int:
