@@ -101,9 +101,11 @@ def table_markdown(reports: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def plot_sweep(reports: Mapping[str, Mapping[str, Any]], out: str | Path) -> Path:
-    """Horizontal bars (mean ± std) per setting, one panel per morphology, the no-knob mean dashed."""
+    """Horizontal bars (mean ± std) per setting, one panel per morphology, the first setting's mean dashed
+    (the built-in sweep starts without knobs)."""
     labels = list(reports)
-    names = list(next(iter(reports.values()))["morphologies"])
+    first = reports[labels[0]]
+    names = list(first["morphologies"])
     fig = Figure(figsize=(4 + 3.2 * len(names), 1.2 + 0.38 * len(labels)), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(names), sharey=True, squeeze=False)[0]
@@ -113,11 +115,11 @@ def plot_sweep(reports: Mapping[str, Mapping[str, Any]], out: str | Path) -> Pat
         ax.barh(rows, [s["mean"] for s in stats], xerr=[s["std"] for s in stats], color="tab:blue", alpha=0.7)
         ax.axvline(stats[0]["mean"], color="k", ls="--", lw=1)
         ax.set_title(name)
-        ax.set_xlabel(next(iter(reports.values()))["fitness"])
+        ax.set_xlabel(first["fitness"])
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(list(rows), labels)
     axes[0].invert_yaxis()
-    fig.suptitle(f"{Path(next(iter(reports.values()))['policy']).name}: robustness to sim-to-real knobs")
+    fig.suptitle(f"{Path(first['policy']).name}: robustness to sim-to-real knobs")
     path = Path(out)
     fig.savefig(path, dpi=100)
     return path
