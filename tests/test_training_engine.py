@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from training.backends import EvaluationError, make_backend, split_by_candidate
+from training.episodes import run_episode
 from training.evaluation import Evaluator
 from training.seeding import EVAL_STREAM, episode_seed, policy_seed
 from training.tasks import Job, Task
@@ -123,3 +124,45 @@ def test_ray_gives_the_same_fitness_as_serial(serial_result):
         ray.shutdown()
     np.testing.assert_array_equal(result.episode_fitness, serial_result.episode_fitness)
     np.testing.assert_array_equal(batch_task.episode_fitness, serial_result.episode_fitness)
+
+
+class _Track:
+    """An env whose distance follows a script: ``path[t]`` after step ``t + 1``."""
+
+    def __init__(self, path: list[float]) -> None:
+        self.path, self.t = path, 0
+
+    def reset(self, seed: int):
+        self.t = 0
+        return np.zeros(1), {}
+
+    def step(self, action):
+        self.t += 1
+        done = self.t == len(self.path)
+        return np.zeros(1), 1.0, False, done, {"distance": self.path[self.t - 1]}
+
+
+class _Still:
+    def reset(self, seed: int) -> None:
+        pass
+
+    def act(self, obs):
+        return obs
+
+
+@pytest.mark.parametrize(
+    ("path", "solved", "backstep"),
+    [
+        ([10.0 * t for t in range(1, 31)], True, 0),  # 10 units a step, ends at 300
+        ([0.0] * 9 + [-1.0] + [20.0 * t for t in range(20)], False, 10),  # steps back first
+        ([10.0 * t for t in range(1, 30)] + [200.0], False, 30),  # last step goes back
+        ([1.0 * t for t in range(1, 31)], False, 0),  # monotone but short of 100
+        ([0.0, -5.0] + [10.0 * t for t in range(28)], True, 0),  # back inside one window does not count
+    ],
+)
+def test_solved_needs_the_distance_and_windows_that_never_go_back(path, solved, backstep):
+    fitness, info = run_episode(
+        _Still(), _Track(path), 0, fitness="distance", solved_distance=100.0, solved_window=5
+    )
+    assert fitness == path[-1] and info["steps"] == 30
+    assert info["solved"] is solved and info["backstep"] == backstep

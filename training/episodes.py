@@ -29,9 +29,11 @@ def run_episode(
 
     With ``solved_distance`` set, ``info["solved"]`` tells whether the robot moved forward
     monotonically: the final distance is at least ``solved_distance`` and the distance sampled every
-    ``solved_window`` steps (and at the last step) never decreases. An env that reports ``fallen``
-    (the quadrupeds) also gives ``info["fell"]``: whether the env ended the episode with the robot down,
-    and ``info["down"]``: the fraction of steps it was down (e.g. the Ant's torso at or below 0.26 m).
+    ``solved_window`` steps (and at the last step) never decreases; ``info["backstep"]`` is the control
+    step of the first sample that decreased (0: none), to tell a slow start from a robot that turns back.
+    An env that reports ``fallen`` (the quadrupeds) also gives ``info["fell"]``: whether the env ended
+    the episode with the robot down, and ``info["down"]``: the fraction of steps it was down (e.g. the
+    Ant's torso at or below 0.26 m).
     """
     if fitness not in FITNESS:
         raise ValueError(f"fitness must be one of {FITNESS}, got {fitness!r}")
@@ -53,8 +55,9 @@ def run_episode(
         out["down"] = down / steps
     if solved_distance is not None:
         samples.append(_distance(info))
-        monotone = all(b >= a for a, b in itertools.pairwise(samples))
-        out["solved"] = bool(samples[-1] >= solved_distance and monotone)
+        back = [i for i, (a, b) in enumerate(itertools.pairwise(samples), 1) if b < a]
+        out["solved"] = bool(samples[-1] >= solved_distance and not back)
+        out["backstep"] = min((back[0] + 1) * solved_window, steps) if back else 0
     if fitness == "distance":
         out["distance_m"] = _distance(info, "metres")
         return _distance(info), out

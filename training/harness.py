@@ -140,7 +140,7 @@ def evaluate_policy_file(
             row = {"morphology": name, "episode": e, "seed": seeds[(m, e)], "fitness": float(f[e])}
             if "distance_m" in result.info:
                 row["distance_m"] = float(result.info["distance_m"][0, m, e])
-            for key in ("steps", "solved", "fell"):
+            for key in ("steps", "solved", "backstep", "fell"):
                 if key in result.info:
                     row[key] = int(result.info[key][0, m, e])
             if "down" in result.info:
