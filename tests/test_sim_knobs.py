@@ -56,6 +56,22 @@ def test_latency_delays_commands_by_whole_steps():
     assert moved[0] < 0.05 and moved[1] < 0.05 and moved[2] > 0.1  # the push of step 0 acts at step 2
 
 
+def test_a_latency_range_is_drawn_per_episode_from_the_seed():
+    env = A1Env(knobs=SimKnobs(latency_steps=[0, 2]))
+    drawn = {}
+    for seed in range(12):
+        env.reset(seed=seed)
+        drawn[seed] = env.world.latency_steps
+    assert set(drawn.values()) == {0, 1, 2}
+    env.reset(seed=5)
+    assert env.world.latency_steps == drawn[5]
+    assert SimKnobs(latency_steps=(1, 1)).latency_steps == 1 and SimKnobs(latency_steps=3).latency_range == (
+        3,
+        3,
+    )
+    env.close()
+
+
 def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
     def gravity(env) -> np.ndarray:
         p = pb.getPhysicsEngineParameters(physicsClientId=env.world._client)
@@ -91,6 +107,10 @@ def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
     [
         dict(ground_friction=(1.0, 0.5)),
         dict(latency_steps=-1),
+        dict(latency_steps=(2, 1)),
+        dict(latency_steps=(0, 1.5)),
+        dict(latency_steps=(0, 1, 2)),
+        dict(latency_steps=True),
         dict(imu_noise=float("nan")),
         dict(push_interval=0),
         dict(mass_scale=(1.0,)),

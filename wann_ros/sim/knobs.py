@@ -21,17 +21,18 @@ Range = tuple[float, float]
 class SimKnobs:
     """``ground_friction``: lateral friction of the ground; ``mass_scale``: factor per link mass;
     ``motor_strength``: factor per joint motor; ``latency_steps``: commands act this many control steps
-    late; ``joint_pos_noise`` (rad), ``joint_vel_noise`` (rad/s), ``imu_noise`` (rad/s on the gyro,
-    rad of random tilt on the orientation): Gaussian sensor noise std; ``push_force`` (N): a horizontal
-    push on the base lasting one control step, every ``push_interval`` control steps; ``gravity_tilt``
-    (rad, a number t means (0, t)): gravity leans from vertical by this angle toward ``gravity_heading``
-    (rad from +x toward +y; None: uniform around z), as on a slope whose ground stays level (the legs
-    on the low side carry more)."""
+    late (a ``(low, high)`` pair of ints: drawn per episode, both ends included); ``joint_pos_noise``
+    (rad), ``joint_vel_noise`` (rad/s), ``imu_noise`` (rad/s on the gyro, rad of random tilt on the
+    orientation): Gaussian sensor noise std; ``push_force`` (N): a horizontal push on the base lasting
+    one control step, every ``push_interval`` control steps; ``gravity_tilt`` (rad, a number t means
+    (0, t)): gravity leans from vertical by this angle toward ``gravity_heading`` (rad from +x toward
+    +y; None: uniform around z), as on a slope whose ground stays level (the legs on the low side carry
+    more)."""
 
     ground_friction: Range | None = None
     mass_scale: Range | None = None
     motor_strength: Range | None = None
-    latency_steps: int = 0
+    latency_steps: int | tuple[int, int] = 0
     joint_pos_noise: float = 0.0
     joint_vel_noise: float = 0.0
     imu_noise: float = 0.0
@@ -57,8 +58,16 @@ class SimKnobs:
             object.__setattr__(self, name, (float(r[0]), float(r[1])))
         if self.gravity_heading is not None and self.gravity_tilt is None:
             raise ValueError("SimKnobs.gravity_heading needs a gravity_tilt")
-        if not isinstance(self.latency_steps, int) or not 0 <= self.latency_steps <= 100:
-            raise ValueError(f"SimKnobs.latency_steps must be an int in 0..100, got {self.latency_steps!r}")
+        lat = self.latency_steps
+        pair = isinstance(lat, (list, tuple)) and len(lat) == 2
+        ends = tuple(lat) if pair else (lat, lat)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in ends) or not (
+            0 <= ends[0] <= ends[1] <= 100
+        ):
+            raise ValueError(
+                f"SimKnobs.latency_steps must be an int in 0..100 or a (low, high) pair of them, got {lat!r}"
+            )
+        object.__setattr__(self, "latency_steps", ends if pair and ends[0] < ends[1] else ends[0])
         for name in ("joint_pos_noise", "joint_vel_noise", "imu_noise", "push_force"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
@@ -90,7 +99,13 @@ class SimKnobs:
     @property
     def active(self) -> bool:
         """True if any knob is on."""
-        return self.randomises_episode or self.noisy or self.latency_steps > 0 or self.push_force > 0
+        return self.randomises_episode or self.noisy or self.latency_range[1] > 0 or self.push_force > 0
+
+    @property
+    def latency_range(self) -> tuple[int, int]:
+        """``latency_steps`` as a ``(low, high)`` pair (equal ends: a fixed latency)."""
+        lat = self.latency_steps
+        return lat if isinstance(lat, tuple) else (lat, lat)
 
 
 def read_knobs_yaml(text: str) -> dict[str, Any]:

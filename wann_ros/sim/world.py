@@ -235,13 +235,14 @@ class QuadrupedWorld:
         self._apply_joint_damage()
         self._knob_strength = np.ones(self._n)
         self._mass_factors = np.ones(len(self._masses))
+        latency, most = self.knobs.latency_range
         if self.knobs.active:
             self._knob_rng = np.random.default_rng(rng.integers(2**63))
             if self.knobs.randomises_episode:
                 self._randomise_physics()
-        self._pending = collections.deque(
-            [np.asarray(cfg.neutral_command, dtype=np.float64)] * self.knobs.latency_steps
-        )
+            if most > latency:
+                latency = int(self._knob_rng.integers(latency, most + 1))
+        self._pending = collections.deque([np.asarray(cfg.neutral_command, dtype=np.float64)] * latency)
         self.step_count = 0
         self.sim_time = 0.0
         self._prev_action = None
@@ -334,7 +335,7 @@ class QuadrupedWorld:
         position targets (rad) for PD-controlled ones. ``action`` (optional) is remembered as the
         network action behind it, reported as ``RobotState.prev_action``."""
         cmd = self.command_array(command)
-        if self.knobs.latency_steps:
+        if self._pending:
             self._pending.append(cmd)
             cmd = self._pending.popleft()
         cfg, c, body = self.config, self._c, self._body
@@ -439,6 +440,11 @@ class QuadrupedWorld:
             prev_action=self._prev_action,
             centroid_xy=self._centroid,
         )
+
+    @property
+    def latency_steps(self) -> int:
+        """Control steps by which this episode's commands act late (drawn at reset from a range)."""
+        return len(self._pending)
 
     @property
     def centroid_xy(self) -> tuple[float, float] | None:
