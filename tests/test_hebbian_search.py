@@ -119,7 +119,7 @@ def test_tiny_run_end_to_end_and_resume_equals_an_uninterrupted_run(tmp_path, ca
     assert row[0] == str(tmp_path / "a") and row[1] == "3"  # generations done
 
 
-def test_export_writes_policy_and_model_card(tmp_path):
+def test_export_writes_policy_and_model_card(tmp_path, capsys):
     config = tmp_path / "tiny.yaml"
     config.write_text(TINY.format(g=1))
     run = tmp_path / "run"
@@ -146,6 +146,13 @@ def test_export_writes_policy_and_model_card(tmp_path):
     np.testing.assert_allclose(policy.to_flat(), load_checkpoint(run / "checkpoint.npz")["search"]["theta"])
     card = Path(out.with_suffix(".md")).read_text()
     assert "seed 1, 1 generations" in card and "python -m training hebbian --task ant" in card
+    out.with_suffix(".md").write_text(card + "\n## Harness scores\n")  # what a publisher adds
+    with pytest.raises(SystemExit) as exc:
+        main(["hebbian-export", str(run), "--out", str(out), "--which", "mean"])
+    assert exc.value.code == 2 and "--force replaces them" in capsys.readouterr().err
+    assert out.with_suffix(".md").read_text().endswith("## Harness scores\n")
+    assert main(["hebbian-export", str(run), "--out", str(out), "--which", "mean", "--force"]) == 0
+    assert "## Harness scores" not in out.with_suffix(".md").read_text()
 
 
 def test_export_selects_on_the_runs_own_training_bodies(tmp_path, capsys):

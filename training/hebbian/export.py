@@ -1,12 +1,13 @@
 """``hebbian-export``: a run's policy (ES mean or best sample) as a native file plus a model card.
 
-    python -m training hebbian-export RUN_DIR --out models/ant_hebbian.wrp [--which auto|mean|best]
+    python -m training hebbian-export RUN_DIR --out models/ant_hebbian.wrp [--which auto|mean|best] [--force]
 
 Works for any flat-vector ES run (``hebbian``, ``es``). ``--which auto`` scores the mean and the best
 sample on ``--select-episodes`` harness episodes per training morphology, seeded with ``--select-seed``
 (keep it different from the seed the table is made with), and keeps the better. The model card
 (``<out>.md`` with the suffix replaced) lists the task, the protocol, the seed, the generations, the
 wall time, the commands and the selection scores; the harness table is added by whoever publishes it.
+An existing policy file or card is only replaced with ``--force``.
 """
 
 from __future__ import annotations
@@ -146,9 +147,14 @@ def main(argv: list[str]) -> int:
     p.add_argument("--select-seed", type=int, default=1000)
     p.add_argument("--backend", default="process")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--force", action="store_true", help="replace an existing policy file or model card")
     args = p.parse_args(argv)
     if args.select_episodes < 1:
         p.error("--select-episodes must be >= 1")
+    card = args.out.with_suffix(".md")
+    existing = [str(f) for f in (args.out, card) if f.exists()]
+    if existing and not args.force:
+        p.error(f"{' and '.join(existing)} exist; --force replaces them (a published card is hand-extended)")
     seed = check_seed(args.select_seed)
     choices = ("mean", "best") if args.which == "auto" else (args.which,)
     built = {w: run_policy(args.run_dir, w) for w in choices}
@@ -164,7 +170,6 @@ def main(argv: list[str]) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_policy(policy, args.out)
     command = shlex.join(["python", "-m", "training", "hebbian-export", *argv])
-    card = args.out.with_suffix(".md")
     card.write_text(model_card(args.out, facts, scores, command))
     print(f"wrote {args.out} (ES {which}, sha256 {file_sha256(args.out)[:12]}) and {card}")
     return 0
