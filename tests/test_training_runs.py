@@ -294,9 +294,9 @@ def test_evaluate_refuses_a_mismatch_before_any_worker_starts(args, message, tmp
 
 def test_evaluate_with_knobs_changes_the_episodes_and_records_them():
     policy = Path(__file__).parents[1] / "models" / "ant_hebbian.wrp"
-    args = dict(episodes=1, morphology="standard", backend="serial", max_steps=120)
+    args = dict(episodes=1, morphology="standard", backend="serial", max_steps=300)
     level = evaluate_policy_file(policy, "ant", **args)
-    slope = {"gravity_tilt": [0.2, 0.2], "gravity_heading": [3.14, 3.14]}  # uphill along +x
+    slope = {"gravity_tilt": [0.2, 0.2], "gravity_heading": [3.14, 3.14]}  # uphill along +x, once walking
     tilted = evaluate_policy_file(policy, "ant", knobs=slope, **args)
     assert level["knobs"] == {} and tilted["knobs"] == slope
     assert tilted["rows"][0]["fitness"] < level["rows"][0]["fitness"]
