@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -89,10 +90,11 @@ def sample_policies(seed: int = 3) -> dict[str, object]:
 
 
 def observations(policy, n: int, seed: int = 0) -> np.ndarray:
-    """Raw observations around the spec's mean, some beyond the clip."""
+    """Raw observations around the spec's mean (0 without normalisation), some beyond the clip."""
     obs = policy.spec.observation
     rng = np.random.default_rng(seed)
-    return obs.mean + obs.std * rng.normal(0, 2.0, size=(n, obs.size))
+    mean, std = (0.0, 1.0) if obs.mean is None else (obs.mean, obs.std)
+    return mean + std * rng.normal(0, 2.0, size=(n, obs.size))
 
 
 def onnx_of(policy, **kw) -> OnnxPolicy:
@@ -267,3 +269,36 @@ def test_cli_export_onnx(tmp_path):
     np.testing.assert_allclose(
         load_policy(tmp_path / "p.onnx").act_batch(obs), policy.act_batch(obs), atol=1e-9
     )
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[1] / "models").glob("*.wrp"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_policy_exports_to_an_equal_onnx_model(path):
+    """The files in models/ themselves; a Hebbian one drives the Ant for 1,000 steps, its weights fed back."""
+    policy = load_policy(path)
+    runner = onnx_of(policy)
+    if not isinstance(policy, HebbianPolicy):
+        obs = observations(policy, 200)
+        np.testing.assert_allclose(runner.act_batch(obs), policy.act_batch(obs), atol=1e-9)
+        return
+    import gymnasium as gym
+
+    import wann_ros.sim  # noqa: F401  (registers the envs)
+
+    env = gym.make("wann_ros/AntDamage-v0", early_stop=False)
+    obs, _ = env.reset(seed=3)
+    policy.reset(7)
+    runner.reset(7)
+    worst = 0.0
+    for _ in range(1000):
+        action = policy.act(obs)
+        worst = max(worst, np.abs(runner.act(obs) - action).max())
+        obs, *_ = env.step(action)
+    env.close()
+    assert worst <= 1e-5
+    for a, b in zip(policy.weights, runner.weights, strict=True):
+        scale = np.abs(a).max()
+        assert scale > 1.0  # the rules did change the weights
+        assert np.abs(b - a).max() <= 1e-5 * scale
