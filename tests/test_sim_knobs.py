@@ -65,10 +65,8 @@ def test_a_latency_range_is_drawn_per_episode_from_the_seed():
     assert set(drawn.values()) == {0, 1, 2}
     env.reset(seed=5)
     assert env.world.latency_steps == drawn[5]
-    assert SimKnobs(latency_steps=(1, 1)).latency_steps == 1 and SimKnobs(latency_steps=3).latency_range == (
-        3,
-        3,
-    )
+    assert SimKnobs(latency_steps=(1, 1)).latency_steps == 1  # equal ends: a fixed latency
+    assert SimKnobs(latency_steps=3).latency_range == (3, 3)
     env.close()
 
 
