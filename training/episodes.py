@@ -55,9 +55,9 @@ def run_episode(
         out["down"] = down / steps
     if solved_distance is not None:
         samples.append(_distance(info))
-        back = [i for i, (a, b) in enumerate(itertools.pairwise(samples), 1) if b < a]
-        out["solved"] = bool(samples[-1] >= solved_distance and not back)
-        out["backstep"] = min((back[0] + 1) * solved_window, steps) if back else 0
+        back = next((i for i, (a, b) in enumerate(itertools.pairwise(samples), 1) if b < a), None)
+        out["solved"] = bool(samples[-1] >= solved_distance and back is None)
+        out["backstep"] = 0 if back is None else min((back + 1) * solved_window, steps)
     if fitness == "distance":
         out["distance_m"] = _distance(info, "metres")
         return _distance(info), out
