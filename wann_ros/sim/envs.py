@@ -23,6 +23,7 @@ from wann_ros.sim.swingup import SwingUpBatch, SwingUpParams
 from wann_ros.sim.world import QuadrupedWorld
 
 DamageLike = str | Damage | Mapping[str, Any] | None
+StepLike = int | tuple[int, int]  # a policy step, or [low, high] drawn per episode
 
 
 def _morphology(morphology: DamageLike) -> Damage:
@@ -32,6 +33,28 @@ def _morphology(morphology: DamageLike) -> Damage:
             "(or a damage text such as 'shorten:back_left=0.5')"
         )
     return parse_damage(morphology)
+
+
+def _steps(when: StepLike) -> tuple[int, int]:
+    low, high = (when, when) if isinstance(when, int | np.integer) else when
+    if not 0 <= int(low) <= int(high):
+        raise ValueError(f"a damage step must be >= 0, or [low, high] with 0 <= low <= high; got {when!r}")
+    return int(low), int(high)
+
+
+def split_midrun(morphology: DamageLike) -> tuple[DamageLike, list[tuple[StepLike, DamageLike]]]:
+    """``"right_front@300"``: start intact and take the damage before policy step 300;
+    ``"right_front@200-600"``: at a step drawn per episode from [200, 600]. Others pass as they are."""
+    if not (isinstance(morphology, str) and "@" in morphology):
+        return morphology, []
+    damage, _, when = morphology.partition("@")
+    low, _, high = when.partition("-")
+    try:
+        steps = _steps((int(low), int(high or low)))
+    except ValueError as exc:
+        msg = f"morphology {morphology!r}: expected DAMAGE@STEP or DAMAGE@LOW-HIGH ({exc})"
+        raise ValueError(msg) from None
+    return "standard", [(steps, _morphology(damage))]
 
 
 class _QuadrupedEnv(gym.Env):
@@ -46,15 +69,17 @@ class _QuadrupedEnv(gym.Env):
         act_spec,
         morphology: DamageLike,
         knobs: SimKnobs | None,
-        damage_schedule: Sequence[tuple[int, DamageLike]],
+        damage_schedule: Sequence[tuple[StepLike, DamageLike]],
         render_mode: str | None,
         gui: bool,
     ) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
         self.render_mode = render_mode
+        morphology, midrun = split_midrun(morphology)
         self.morphology = _morphology(morphology)
-        self.schedule = sorted((int(k), parse_damage(d)) for k, d in damage_schedule)
+        self.schedule = [(_steps(k), parse_damage(d)) for k, d in [*damage_schedule, *midrun]]
+        self.damage_steps = [low for (low, _high), _ in self.schedule]
         self.obs_spec, self.act_spec = obs_spec, act_spec
         self._build = compile_observation(obs_spec)
         self.world = QuadrupedWorld(robot, self.morphology, knobs, gui=gui)
@@ -65,8 +90,13 @@ class _QuadrupedEnv(gym.Env):
     def _obs(self) -> np.ndarray:
         return self._build(self.world.robot_state()).astype(np.float32)
 
+    def _draw_damage_steps(self) -> None:
+        """This episode's damage steps (a range draws one from ``np_random``; a fixed step draws nothing)."""
+        draw = self.np_random.integers
+        self.damage_steps = [lo if lo == hi else int(draw(lo, hi + 1)) for (lo, hi), _ in self.schedule]
+
     def _apply_scheduled_damage(self) -> None:
-        for step, damage in self.schedule:
+        for step, (_, damage) in zip(self.damage_steps, self.schedule, strict=True):
             if step == self.t:
                 self.apply_damage(damage)
 
@@ -90,7 +120,9 @@ class AntDamageEnv(_QuadrupedEnv):
     step's progress in paper units; the episode ends at ``max_steps`` env steps or, with ``early_stop``,
     by the paper's rule (which may fire after ``early_stop_grace`` policy steps; the paper's 200).
     ``info["distance"]`` = {"paper_units": ..., "metres": ...} since the burn-in.
-    ``damage_schedule``: (policy step, damage) pairs applied before that step, mid-episode.
+    ``damage_schedule``: (policy step, damage) pairs applied before that step, mid-episode; the step may
+    be ``[low, high]``, drawn per episode (``damage_steps`` tells this episode's). The morphology
+    ``"right_front@200-600"`` is short for an intact start and that damage on such a schedule.
     ``fall_height``: the torso height (m) at or below which the robot counts as fallen; None is the
     Ant's own 0.26 (a higher one trains gaits that keep clearance, see docs/hebbian.md).
     """
@@ -102,7 +134,7 @@ class AntDamageEnv(_QuadrupedEnv):
         burn_in: int = 40,
         max_steps: int = 1000,
         early_stop: bool = True,
-        damage_schedule: Sequence[tuple[int, DamageLike]] = (),
+        damage_schedule: Sequence[tuple[StepLike, DamageLike]] = (),
         render_mode: str | None = None,
         gui: bool = False,
         early_stop_grace: int = EarlyStop.grace,
@@ -134,6 +166,7 @@ class AntDamageEnv(_QuadrupedEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.world.reset(self.np_random, damage=self.morphology)
+        self._draw_damage_steps()
         zeros = np.zeros(self.act_spec.size)
         for _ in range(self.burn_in):
             self.world.step(self.act_spec.to_command(zeros), zeros)
@@ -183,7 +216,7 @@ class A1Env(_QuadrupedEnv):
         morphology: DamageLike = "standard",
         knobs: SimKnobs | None = None,
         max_steps: int = 1000,
-        damage_schedule: Sequence[tuple[int, DamageLike]] = (),
+        damage_schedule: Sequence[tuple[StepLike, DamageLike]] = (),
         render_mode: str | None = None,
         gui: bool = False,
     ) -> None:
@@ -207,6 +240,7 @@ class A1Env(_QuadrupedEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.world.reset(self.np_random, damage=self.morphology)
+        self._draw_damage_steps()
         self.t = 0
         pos = self.world.ground_truth().base_pos
         self._prev_xy, self._x0 = pos[:2].copy(), float(pos[0])
