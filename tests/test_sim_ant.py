@@ -142,6 +142,38 @@ def test_damage_schedule_and_joint_damage():
         env.apply_damage("lock:knee_9")
 
 
+def test_midrun_morphology_draws_its_damage_step_per_episode():
+    env = AntDamageEnv("right_front@4-9", burn_in=0, early_stop=False)
+    drawn = {}
+    for seed in range(12):
+        env.reset(seed=seed)
+        step = env.damage_steps[0]
+        assert 4 <= step <= 9 and env.world.damage.shortened == ()  # every episode starts intact
+        for _ in range(step):
+            env.step(np.zeros(8))
+        assert env.world.damage.shortened == ()
+        env.step(np.zeros(8))  # the damage lands before this step
+        assert env.world.damage.shortened == (("front_right", 0.25),)
+        drawn[seed] = step
+    assert len(set(drawn.values())) >= 3
+    env.reset(seed=5)
+    assert env.damage_steps == [drawn[5]]  # the seed decides the step
+
+    fixed = AntDamageEnv("right_front@3", burn_in=0, early_stop=False)
+    scheduled = AntDamageEnv(burn_in=0, early_stop=False, damage_schedule=[(3, "right_front")])
+    paths = []
+    for env in (fixed, scheduled):
+        env.reset(seed=1)
+        paths.append([env.step(np.full(8, 0.5))[0] for _ in range(8)])
+    np.testing.assert_array_equal(paths[0], paths[1])  # a fixed step is the plain schedule
+
+
+@pytest.mark.parametrize("bad", ["right_front@9-3", "right_front@x", "right_front@-2", "nope@3"])
+def test_midrun_morphology_refuses_bad_text(bad):
+    with pytest.raises(ValueError, match="morphology"):
+        AntDamageEnv(bad)
+
+
 def test_weak_motor_scales_torque():
     results = {}
     for label, damage in (("full", None), ("weak", "weak:hip_1=0.2"), ("failed", "fail:hip_1")):
