@@ -108,6 +108,7 @@ def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
         dict(latency_steps=(2, 1)),
         dict(latency_steps=(0, 1.5)),
         dict(latency_steps=(0, 1, 2)),
+        dict(latency_steps=(0, 101)),
         dict(latency_steps=True),
         dict(imu_noise=float("nan")),
         dict(push_interval=0),

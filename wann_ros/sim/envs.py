@@ -16,6 +16,7 @@ import numpy as np
 from wann_ros.policies.spec import all_finite
 from wann_ros.sim import robot_specs as rs
 from wann_ros.sim.damage import MORPHOLOGIES, Damage, parse_damage
+from wann_ros.sim.int_range import draw_int, int_range
 from wann_ros.sim.knobs import SimKnobs
 from wann_ros.sim.observation import RobotState, build_observation, compile_observation, quat_to_rpy
 from wann_ros.sim.progress import EarlyStop, WalkProgress
@@ -35,13 +36,6 @@ def _morphology(morphology: DamageLike) -> Damage:
     return parse_damage(morphology)
 
 
-def _steps(when: StepLike) -> tuple[int, int]:
-    low, high = (when, when) if isinstance(when, int | np.integer) else when
-    if not 0 <= int(low) <= int(high):
-        raise ValueError(f"a damage step must be >= 0, or [low, high] with 0 <= low <= high; got {when!r}")
-    return int(low), int(high)
-
-
 def split_midrun(morphology: DamageLike) -> tuple[DamageLike, list[tuple[StepLike, DamageLike]]]:
     """``"right_front@300"``: start intact and take the damage before policy step 300;
     ``"right_front@200-600"``: at a step drawn per episode from [200, 600]. Others pass as they are."""
@@ -50,7 +44,7 @@ def split_midrun(morphology: DamageLike) -> tuple[DamageLike, list[tuple[StepLik
     damage, _, when = morphology.partition("@")
     low, _, high = when.partition("-")
     try:
-        steps = _steps((int(low), int(high or low)))
+        steps = int_range((int(low), int(high or low)), "a damage step")
     except ValueError as exc:
         msg = f"morphology {morphology!r}: expected DAMAGE@STEP or DAMAGE@LOW-HIGH ({exc})"
         raise ValueError(msg) from None
@@ -78,7 +72,8 @@ class _QuadrupedEnv(gym.Env):
         self.render_mode = render_mode
         morphology, midrun = split_midrun(morphology)
         self.morphology = _morphology(morphology)
-        self.schedule = [(_steps(k), parse_damage(d)) for k, d in [*damage_schedule, *midrun]]
+        schedule = [*damage_schedule, *midrun]
+        self.schedule = [(int_range(k, "a damage step"), parse_damage(d)) for k, d in schedule]
         self.damage_steps = [low for (low, _high), _ in self.schedule]
         self.obs_spec, self.act_spec = obs_spec, act_spec
         self._build = compile_observation(obs_spec)
@@ -92,8 +87,7 @@ class _QuadrupedEnv(gym.Env):
 
     def _draw_damage_steps(self) -> None:
         """This episode's damage steps (a range draws one from ``np_random``; a fixed step draws nothing)."""
-        draw = self.np_random.integers
-        self.damage_steps = [lo if lo == hi else int(draw(lo, hi + 1)) for (lo, hi), _ in self.schedule]
+        self.damage_steps = [draw_int(self.np_random, lo, hi) for (lo, hi), _ in self.schedule]
 
     def _apply_scheduled_damage(self) -> None:
         for step, (_, damage) in zip(self.damage_steps, self.schedule, strict=True):

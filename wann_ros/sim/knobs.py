@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from wann_ros.sim.int_range import int_range
+
 Range = tuple[float, float]
 
 
@@ -58,16 +60,8 @@ class SimKnobs:
             object.__setattr__(self, name, (float(r[0]), float(r[1])))
         if self.gravity_heading is not None and self.gravity_tilt is None:
             raise ValueError("SimKnobs.gravity_heading needs a gravity_tilt")
-        lat = self.latency_steps
-        pair = isinstance(lat, (list, tuple)) and len(lat) == 2
-        ends = tuple(lat) if pair else (lat, lat)
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in ends) or not (
-            0 <= ends[0] <= ends[1] <= 100
-        ):
-            raise ValueError(
-                f"SimKnobs.latency_steps must be an int in 0..100 or a (low, high) pair of them, got {lat!r}"
-            )
-        object.__setattr__(self, "latency_steps", ends if pair and ends[0] < ends[1] else ends[0])
+        low, high = int_range(self.latency_steps, "SimKnobs.latency_steps", most=100)
+        object.__setattr__(self, "latency_steps", (low, high) if low < high else low)
         for name in ("joint_pos_noise", "joint_vel_noise", "imu_noise", "push_force"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):

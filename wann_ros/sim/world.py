@@ -19,6 +19,7 @@ import pybullet as pb
 
 from wann_ros.policies.spec import all_finite
 from wann_ros.sim.damage import Damage, DamageError, parse_damage
+from wann_ros.sim.int_range import draw_int
 from wann_ros.sim.knobs import SimKnobs
 from wann_ros.sim.models import pybullet_data_path
 from wann_ros.sim.observation import RobotState, quat_to_matrix, rotate
@@ -235,13 +236,12 @@ class QuadrupedWorld:
         self._apply_joint_damage()
         self._knob_strength = np.ones(self._n)
         self._mass_factors = np.ones(len(self._masses))
-        latency, most = self.knobs.latency_range
+        latency = self.knobs.latency_range[0]
         if self.knobs.active:
             self._knob_rng = np.random.default_rng(rng.integers(2**63))
             if self.knobs.randomises_episode:
                 self._randomise_physics()
-            if most > latency:
-                latency = int(self._knob_rng.integers(latency, most + 1))
+            latency = draw_int(self._knob_rng, *self.knobs.latency_range)
         self._pending = collections.deque([np.asarray(cfg.neutral_command, dtype=np.float64)] * latency)
         self.step_count = 0
         self.sim_time = 0.0
