@@ -10,6 +10,7 @@ import wann_ros.sim  # noqa: F401  (registers the envs)
 from wann_ros.sim.damage import MORPHOLOGIES, Damage, DamageError, parse_damage
 from wann_ros.sim.envs import A1Env, AntDamageEnv, CartPoleSwingUpEnv
 from wann_ros.sim.knobs import SimKnobs
+from wann_ros.sim.observation import quat_to_rpy
 from wann_ros.sim.render import plot_swingup_trajectory, record_rollout
 
 
@@ -100,6 +101,26 @@ def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
     fixed.close()
 
 
+def test_spawn_yaw_turns_the_start_and_the_observation_sees_it():
+    def start(env, seed):
+        obs, _ = env.reset(seed=seed)
+        yaw = quat_to_rpy(env.world.robot_state().base_quat)[2]
+        return yaw, np.arctan2(obs[1], obs[2])  # Ant obs[1:3]: sin, cos of the angle to the target
+
+    straight = AntDamageEnv(burn_in=0)
+    yaw0, angle0 = start(straight, 4)
+    turned = AntDamageEnv(knobs=SimKnobs(spawn_yaw=(0.6, 0.6)), burn_in=0)
+    yaw, angle = start(turned, 4)
+    assert abs(yaw0) < 1e-6 and yaw == pytest.approx(0.6, abs=1e-6)
+    assert angle - angle0 == pytest.approx(-0.6, abs=0.02)  # the target now lies 0.6 rad to the right
+    drawn = AntDamageEnv(knobs=SimKnobs(spawn_yaw=0.5), burn_in=0)
+    yaws = [start(drawn, seed)[0] for seed in (0, 1, 1)]
+    assert all(-0.5 <= y <= 0.5 for y in yaws) and yaws[1] == yaws[2] and yaws[0] != yaws[1]
+    assert SimKnobs(spawn_yaw=0.5).spawn_yaw == (-0.5, 0.5) and SimKnobs(spawn_yaw=0).spawn_yaw is None
+    for env in (straight, turned, drawn):
+        env.close()
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -116,6 +137,7 @@ def test_gravity_tilt_is_drawn_per_episode_and_the_robot_slides_downhill():
         dict(gravity_tilt=2.0),
         dict(gravity_tilt=(-0.1, 0.1)),
         dict(gravity_heading=(0.0, 1.0)),
+        dict(spawn_yaw=(-4.0, 0.0)),
     ],
 )
 def test_bad_knobs_are_refused(bad):

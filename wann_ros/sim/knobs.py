@@ -29,7 +29,8 @@ class SimKnobs:
     one control step, every ``push_interval`` control steps; ``gravity_tilt`` (rad, a number t means
     (0, t)): gravity leans from vertical by this angle toward ``gravity_heading`` (rad from +x toward
     +y; None: uniform around z), as on a slope whose ground stays level (the legs on the low side carry
-    more)."""
+    more); ``spawn_yaw`` (rad, a number y means (-y, y)): the body starts turned by this yaw from its
+    spawn heading, so it must steer toward its walk target."""
 
     ground_friction: Range | None = None
     mass_scale: Range | None = None
@@ -42,12 +43,20 @@ class SimKnobs:
     push_interval: int = 200
     gravity_tilt: Range | float | None = None
     gravity_heading: Range | None = None
+    spawn_yaw: Range | float | None = None
 
     def __post_init__(self) -> None:
         tilt = self.gravity_tilt
         if isinstance(tilt, (int, float)):
             object.__setattr__(self, "gravity_tilt", (0.0, tilt) if tilt else None)
-        bounds = {"gravity_tilt": (0.0, math.pi / 2), "gravity_heading": (-math.inf, math.inf)}
+        yaw = self.spawn_yaw
+        if isinstance(yaw, (int, float)):
+            object.__setattr__(self, "spawn_yaw", (-abs(yaw), abs(yaw)) if yaw else None)
+        bounds = {
+            "gravity_tilt": (0.0, math.pi / 2),
+            "gravity_heading": (-math.inf, math.inf),
+            "spawn_yaw": (-math.pi, math.pi),
+        }
         for name in ("ground_friction", "mass_scale", "motor_strength", *bounds):
             r = getattr(self, name)
             if r is None:
@@ -81,8 +90,14 @@ class SimKnobs:
 
     @property
     def randomises_episode(self) -> bool:
-        """True if a reset draws physical parameters (friction, masses, motor strength, gravity)."""
-        ranges = (self.ground_friction, self.mass_scale, self.motor_strength, self.gravity_tilt)
+        """True if a reset draws physical parameters (friction, masses, motor strength, gravity, heading)."""
+        ranges = (
+            self.ground_friction,
+            self.mass_scale,
+            self.motor_strength,
+            self.gravity_tilt,
+            self.spawn_yaw,
+        )
         return any(r is not None for r in ranges)
 
     @property

@@ -271,6 +271,12 @@ class QuadrupedWorld:
             g = self.config.gravity
             lean = g * np.sin(tilt)
             pb.setGravity(lean * np.cos(heading), lean * np.sin(heading), -g * np.cos(tilt), **self._c)
+        if k.spawn_yaw is not None:
+            pos, quat = pb.getBasePositionAndOrientation(self._body, **self._c)
+            turn = pb.getQuaternionFromEuler((0.0, 0.0, rng.uniform(*k.spawn_yaw)))
+            pb.resetBasePositionAndOrientation(
+                self._body, pos, pb.multiplyTransforms((0, 0, 0), turn, (0, 0, 0), quat)[1], **self._c
+            )
 
     def _scale_masses(self) -> None:
         for link, m, f in zip(range(-1, len(self._all_links)), self._masses, self._mass_factors, strict=True):
