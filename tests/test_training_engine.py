@@ -83,6 +83,25 @@ def test_the_process_pool_splits_a_batch_task_by_candidate(serial_result):
         evaluate("process", broken, candidates(), workers=2)
 
 
+@pytest.mark.parametrize(
+    "backend, batch, die",
+    [("serial", False, False), ("serial", True, False), ("process", False, True), ("process", True, False)],
+)
+def test_done_is_told_of_every_finished_job_once(tmp_path, backend, batch, die):
+    task = toy_task(
+        batch_evaluator="training.toy:evaluate_batch" if batch else None,
+        runner_args={"die_marker": str(tmp_path / "died")} if die else {},
+    )
+    engine = make_backend(backend, task, **({"workers": 2} if backend == "process" else {}))
+    told: list[int] = []
+    try:
+        Evaluator(task, engine, 2, 5).evaluate(candidates(), generation=3, done=told.append)
+    finally:
+        engine.close()
+    assert sum(told) == 24 and all(n > 0 for n in told)  # a killed worker's rerun job counts once
+    assert len(told) > 1 or batch
+
+
 def test_shared_seed_keys_give_candidates_the_same_episodes():
     task = toy_task()
     engine = make_backend("serial", task)
@@ -120,10 +139,15 @@ def test_ray_gives_the_same_fitness_as_serial(serial_result):
         result, _ = evaluate("ray", toy_task(), candidates(), workers=2)
         batch = toy_task(batch_evaluator="training.toy:evaluate_batch")
         batch_task, _ = evaluate("ray", batch, candidates(), workers=2)  # one batch call per actor
+        engine = make_backend("ray", toy_task(), workers=2)
+        told: list[int] = []
+        Evaluator(toy_task(), engine, 2, 5).evaluate(candidates(), generation=3, done=told.append)
+        engine.close()
     finally:
         ray.shutdown()
     np.testing.assert_array_equal(result.episode_fitness, serial_result.episode_fitness)
     np.testing.assert_array_equal(batch_task.episode_fitness, serial_result.episode_fitness)
+    assert sum(told) == 24 and len(told) > 1
 
 
 class _Track:

@@ -152,6 +152,7 @@ def _harness_args(p: argparse.ArgumentParser, episodes: int, morphology: str | N
     p.add_argument("--backend", choices=BACKENDS, default="process")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true", help="no bar of finished episodes")
 
 
 def _harness_kwargs(p: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
@@ -164,6 +165,7 @@ def _harness_kwargs(p: argparse.ArgumentParser, args: argparse.Namespace) -> dic
         "backend": args.backend,
         "workers": args.workers,
         "max_steps": args.max_steps,
+        "progress": not args.no_progress,
     }
 
 

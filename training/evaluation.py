@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
-from training.backends import Backend
+from training.backends import Backend, Done
 from training.seeding import TRAIN_STREAM, check_seed, episode_seed
 from training.tasks import Job, Task
 
@@ -57,13 +58,18 @@ class Evaluator:
         ]
 
     def evaluate(
-        self, candidates: Sequence[Any], generation: int, seed_keys: Sequence[int] | None = None
+        self,
+        candidates: Sequence[Any],
+        generation: int,
+        seed_keys: Sequence[int] | None = None,
+        done: Done | None = None,
     ) -> EvalResult:
+        """``done`` is told as episodes finish (see :func:`episode_bar`)."""
         n = len(candidates)
         if n == 0:
             raise ValueError("evaluate: no candidates")
         jobs = self.jobs(n, generation, seed_keys)
-        results = self.backend.run(candidates, jobs)
+        results = self.backend.run(candidates, jobs, done)
         per_episode = np.empty((n, self.task.n_morphologies, self.episodes))
         keys = set.intersection(*(set(info) for _, info in results))
         info_arrays = {k: np.full(per_episode.shape, np.nan) for k in sorted(keys)}
@@ -78,3 +84,8 @@ class Evaluator:
         steps = int(np.nansum(info_arrays["steps"])) if "steps" in info_arrays else 0
         cpu = float(np.nansum(info_arrays["cpu_s"])) if "cpu_s" in info_arrays else 0.0
         return EvalResult(per_episode.mean(axis=(1, 2)), per_episode, steps, cpu, info_arrays)
+
+
+def episode_bar(total: int, desc: str, enabled: bool = True) -> tqdm:
+    """A tqdm bar on stderr counting finished episodes; pass its ``update`` as a backend's ``done``."""
+    return tqdm(total=total, desc=desc, unit="ep", disable=not enabled, leave=False, dynamic_ncols=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from training.backends import make_backend
 from training.builders import policy_spec_for
-from training.evaluation import Evaluator
+from training.evaluation import Evaluator, episode_bar
 from training.seeding import EVAL_STREAM
 from training.tasks import TASKS, Task, make_task
 
@@ -77,8 +77,10 @@ def evaluate_policy_file(
     solved_distance: float = 100.0,
     solved_window: int = 50,
     knobs: Mapping[str, Any] | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
-    """Run the episodes and return the report (see :func:`write_report` for the files).
+    """Run the episodes and return the report (see :func:`write_report` for the files); ``progress``
+    shows a bar of finished episodes on stderr.
 
     ``knobs``: :class:`~wann_ros.sim.knobs.SimKnobs` fields for the quadruped tasks, e.g.
     ``{"motor_strength": [0.5, 1.0]}`` (a robustness check; the paper's tables use none)."""
@@ -110,8 +112,9 @@ def evaluate_policy_file(
     engine = make_backend(backend, task, workers)
     try:
         evaluator = Evaluator(task, engine, episodes, seed, stream=EVAL_STREAM)
-        result = evaluator.evaluate([None], generation=0)
         jobs = evaluator.jobs(1, 0)
+        with episode_bar(len(jobs), path.name, progress) as bar:
+            result = evaluator.evaluate([None], generation=0, done=bar.update)
     finally:
         engine.close()
     names = task.morphologies or ("default",)

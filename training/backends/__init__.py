@@ -1,7 +1,8 @@
 """Evaluation backends: run a generation's episode jobs in-process, on a process pool, or on Ray.
 
 A backend is built for one task and keeps its workers (and their envs) alive across generations.
-``run(candidates, jobs)`` returns one ``(fitness, info)`` per job, in job order.
+``run(candidates, jobs, done)`` returns one ``(fitness, info)`` per job, in job order, and calls
+``done(n)`` (if given) as each ``n`` jobs finish, e.g. a progress bar's ``update``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ class EvaluationError(RuntimeError):
     """An episode raised, or kept killing its worker; the message names the job."""
 
 
+Done = Callable[[int], object]  # told how many more jobs have finished
+
+
 class Backend(Protocol):
-    def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]: ...
+    def run(
+        self, candidates: Sequence[Any], jobs: Sequence[Job], done: Done | None = None
+    ) -> list[tuple[float, dict[str, Any]]]: ...
 
     def close(self) -> None: ...
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from training.backends import EvaluationError, describe_job, run_batch, work_chunks
+from training.backends import Done, EvaluationError, describe_job, run_batch, work_chunks
 from training.interrupt import check_stop
 from training.tasks import EpisodeWorker, Job, Task, resolve
 
@@ -109,16 +109,20 @@ class ProcessBackend:
         child.close()
         return _Worker(process, parent)
 
-    def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
+    def run(
+        self, candidates: Sequence[Any], jobs: Sequence[Job], done: Done | None = None
+    ) -> list[tuple[float, dict[str, Any]]]:
         while len(self._workers) < self.n_workers:
             self._workers.append(self._spawn())
         try:
-            return self._run(candidates, jobs)
+            return self._run(candidates, jobs, done)
         except BaseException:
             self.close()  # workers may still hold stale jobs; the next run starts fresh ones
             raise
 
-    def _run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
+    def _run(
+        self, candidates: Sequence[Any], jobs: Sequence[Job], done: Done | None
+    ) -> list[tuple[float, dict[str, Any]]]:
         todo = work_chunks(self.task, jobs, self.n_workers, self.chunk_size)
         results: list[tuple[float, dict[str, Any]] | None] = [None] * len(jobs)
         remaining = len(jobs)
@@ -134,7 +138,10 @@ class ProcessBackend:
             ready = set(wait(handles, timeout=POLL_SECONDS))
             for w in self._workers:
                 if w.conn in ready or w.process.sentinel in ready:
-                    remaining -= self._collect(w, jobs, results)
+                    finished = self._collect(w, jobs, results)
+                    remaining -= finished
+                    if finished and done is not None:
+                        done(finished)
             dead = [w for w in self._workers if w.dead]
             if dead:
                 check_stop()  # a stop signal may have taken the workers with it: stop, do not respawn

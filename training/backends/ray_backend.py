@@ -16,7 +16,7 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
-from training.backends import EvaluationError, describe_job, run_batch, work_chunks
+from training.backends import Done, EvaluationError, describe_job, run_batch, work_chunks
 from training.interrupt import check_stop
 from training.tasks import EpisodeWorker, Job, Task, resolve
 
@@ -61,7 +61,9 @@ class RayBackend:
         self._actors = [self._actor_cls.remote(task) for _ in range(n)]
         self.deaths = 0
 
-    def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
+    def run(
+        self, candidates: Sequence[Any], jobs: Sequence[Job], done: Done | None = None
+    ) -> list[tuple[float, dict[str, Any]]]:
         ref = ray.put(candidates)
         todo = work_chunks(self.task, jobs, len(self._actors), self.chunk_size)
         results: list[tuple[float, dict[str, Any]] | None] = [None] * len(jobs)
@@ -75,8 +77,8 @@ class RayBackend:
                     ids = todo.popleft()
                     in_flight[self._actors[a].run.remote(ref, [jobs[i] for i in ids])] = (a, ids)
                     busy.add(a)
-            done, _ = ray.wait(list(in_flight), num_returns=1, timeout=POLL_SECONDS)
-            for out in done:
+            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=POLL_SECONDS)
+            for out in ready:
                 a, ids = in_flight.pop(out)
                 busy.discard(a)
                 try:
@@ -89,6 +91,8 @@ class RayBackend:
                     raise EvaluationError(f"{what} (or its chunk) failed: {exc}") from exc
                 for i, r in zip(ids, chunk_results, strict=True):
                     results[i] = r
+                if done is not None:
+                    done(len(ids))
         return [r for r in results if r is not None]
 
     def _replace(self, a: int, ids: list[int], todo: deque, killed_by: Counter, jobs: Sequence[Job]) -> None:

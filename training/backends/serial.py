@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from training.backends import EvaluationError, describe_job, run_batch
+from training.backends import Done, EvaluationError, describe_job, run_batch
 from training.interrupt import check_stop
 from training.tasks import EpisodeWorker, Job, Task, resolve
 
@@ -18,9 +18,14 @@ class SerialBackend:
         self._worker = EpisodeWorker(task)
         self._batch = resolve(task.batch_evaluator) if task.batch_evaluator else None
 
-    def run(self, candidates: Sequence[Any], jobs: Sequence[Job]) -> list[tuple[float, dict[str, Any]]]:
+    def run(
+        self, candidates: Sequence[Any], jobs: Sequence[Job], done: Done | None = None
+    ) -> list[tuple[float, dict[str, Any]]]:
         if self._batch is not None:
-            return run_batch(self._batch, self.task, candidates, jobs)
+            results = run_batch(self._batch, self.task, candidates, jobs)
+            if done is not None:
+                done(len(jobs))
+            return results
         results = []
         for job in jobs:
             check_stop()
@@ -28,6 +33,8 @@ class SerialBackend:
                 results.append(self._worker.run(candidates[job.candidate], job))
             except Exception as exc:
                 raise EvaluationError(f"{describe_job(job, self.task)} failed: {exc!r}") from exc
+            if done is not None:
+                done(1)
         return results
 
     def close(self) -> None:

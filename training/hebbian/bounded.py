@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from training.backends import BACKENDS, make_backend
+from training.evaluation import episode_bar
 from training.harness import ALL_MORPHOLOGIES, policy_from_file
 from training.hebbian.rollout import trace_episode
 from training.hebbian.studies import BURN_IN, _check_hebbian, _pyplot
@@ -80,10 +81,14 @@ def long_runner(
     }
 
 
-def _run(task: Any, candidates: list[Setting], jobs: list[Job], backend: str, workers: int | None) -> list:
+def _run(
+    task: Any, candidates: list[Setting], jobs: list[Job], backend: str, workers: int | None, bar: str | None
+) -> list:
+    """The jobs' results; ``bar`` labels a bar of finished episodes (None: no bar)."""
     engine = make_backend(backend, task, workers)
     try:
-        return engine.run(candidates, jobs)
+        with episode_bar(len(jobs), bar or "", bar is not None) as progress:
+            return engine.run(candidates, jobs, progress.update)
     finally:
         engine.close()
 
@@ -98,6 +103,7 @@ def bounded_study(
     record_every: int,
     backend: str,
     workers: int | None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     probe = make_task("ant", "training.hebbian.bounded:bounded_policy", {"path": str(policy.resolve())})
     env = probe.make_env(0)
@@ -119,9 +125,8 @@ def bounded_study(
         {"steps": steps, "record_every": record_every},
     )
     long_seed = episode_seed(seed, 0, 0, 0, EVAL_STREAM)
-    long_results = _run(
-        long_task, settings, [Job(c, 0, 0, long_seed) for c in range(len(settings))], backend, workers
-    )
+    long_jobs = [Job(c, 0, 0, long_seed) for c in range(len(settings))]
+    long_results = _run(long_task, settings, long_jobs, backend, workers, "long runs" if progress else None)
     score_task = make_task("ant", probe.builder, probe.builder_args, morphologies=ALL_MORPHOLOGIES)
     score_jobs = [
         Job(c, m, e, episode_seed(seed, 0, 0, e, EVAL_STREAM))
@@ -129,7 +134,7 @@ def bounded_study(
         for m in range(len(ALL_MORPHOLOGIES))
         for e in range(episodes)
     ]
-    score_results = _run(score_task, settings, score_jobs, backend, workers)
+    score_results = _run(score_task, settings, score_jobs, backend, workers, "scores" if progress else None)
     summary, rows = {}, []
     for c, s in enumerate(settings):
         distance, info = long_results[c]
@@ -222,6 +227,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--backend", choices=BACKENDS, default="process")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--out", type=Path, default=Path("runs/hebbian-studies/bounded"))
+    p.add_argument("--no-progress", action="store_true", help="no bar of finished episodes")
     args = p.parse_args(argv)
     if args.episodes < 1 or args.record_every < 1 or not args.sim_seconds > 0:
         p.error("--episodes and --record-every must be >= 1 and --sim-seconds > 0")
@@ -237,6 +243,7 @@ def main(argv: list[str]) -> int:
         args.record_every,
         args.backend,
         args.workers,
+        progress=not args.no_progress,
     )
     print(json.dumps(result["summary"], indent=1))
     for key in ("png", "csv", "json"):

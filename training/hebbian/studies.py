@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from training.backends import BACKENDS, make_backend
+from training.evaluation import episode_bar
 from training.harness import ALL_MORPHOLOGIES, morphologies_for
 from training.hebbian.rollout import (
     DamageAt,
@@ -122,9 +123,10 @@ def study_task(
 
 
 def run_study(
-    task: Task, episodes: int, seed: int, backend: str, workers: int | None
+    task: Task, episodes: int, seed: int, backend: str, workers: int | None, progress: bool = True
 ) -> list[tuple[Job, float, dict[str, Any]]]:
-    """Every (morphology, episode) job of ``task``; episode ``e`` has the harness seed of episode ``e``."""
+    """Every (morphology, episode) job of ``task``; episode ``e`` has the harness seed of episode ``e``;
+    ``progress`` shows a bar of finished episodes on stderr."""
     jobs = [
         Job(0, m, e, episode_seed(seed, 0, 0, e, EVAL_STREAM))
         for m in range(task.n_morphologies)
@@ -132,7 +134,8 @@ def run_study(
     ]
     engine = make_backend(backend, task, workers)
     try:
-        results = engine.run([None], jobs)
+        with episode_bar(len(jobs), task.runner.rpartition(":")[2], progress) as bar:
+            results = engine.run([None], jobs, bar.update)
     finally:
         engine.close()
     return [(job, fitness, info) for job, (fitness, info) in zip(jobs, results, strict=True)]
@@ -176,9 +179,10 @@ def freeze_study(
     freeze_steps: Sequence[int | None],
     backend: str,
     workers: int | None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     task = study_task(policy, "freeze_runner", {"freeze_steps": list(freeze_steps)}, morphologies, steps)
-    results = run_study(task, episodes, seed, backend, workers)
+    results = run_study(task, episodes, seed, backend, workers, progress)
     rows = [
         {
             "morphology": morphologies[job.morphology],
@@ -231,12 +235,13 @@ def intervention_study(
     backend: str,
     workers: int | None,
     at: int,
+    progress: bool = True,
     **kwargs: Any,
 ) -> dict[str, Any]:
     if not 0 < at < steps:
         raise ValueError(f"--at must be inside the episode (0 < at < {steps}), got {at}")
     task = study_task(policy, "intervention_runner", {"kind": kind, "at": at, **kwargs}, morphologies, steps)
-    results = run_study(task, episodes, seed, backend, workers)
+    results = run_study(task, episodes, seed, backend, workers, progress)
     rows, summary = [], {}
     for m, morph in enumerate(morphologies):
         mine = [(job, f, info) for job, f, info in results if job.morphology == m]
@@ -315,9 +320,10 @@ def pca_study(
     stride: int,
     backend: str,
     workers: int | None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     task = study_task(policy, "pca_runner", {"stride": stride}, morphologies, steps)
-    results = run_study(task, episodes, seed, backend, workers)
+    results = run_study(task, episodes, seed, backend, workers, progress)
     stacked = np.concatenate([info["weights"] for _, _, info in results]).astype(np.float64)
     mean = stacked.mean(axis=0)
     vt, explained = top_components(stacked)
@@ -397,6 +403,7 @@ def _parser(name: str, description: str, morphology: str, episodes: int) -> argp
     p.add_argument("--backend", choices=BACKENDS, default="process")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--out", type=Path, default=Path(f"runs/hebbian-studies/{name}"))
+    p.add_argument("--no-progress", action="store_true", help="no bar of finished episodes")
     return p
 
 
@@ -445,6 +452,7 @@ def freeze_main(argv: list[str]) -> int:
             steps,
             args.backend,
             args.workers,
+            progress=not args.no_progress,
         )
     )
 
@@ -467,6 +475,7 @@ def _intervention_main(kind: str, argv: list[str], description: str, morphology:
             args.backend,
             args.workers,
             args.at,
+            progress=not args.no_progress,
             **kwargs,
         )
     )
@@ -513,5 +522,6 @@ def pca_main(argv: list[str]) -> int:
             args.stride,
             args.backend,
             args.workers,
+            progress=not args.no_progress,
         )
     )

@@ -117,6 +117,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--max-steps", type=int, default=None, help="cap on policy steps (default: the env's)")
     p.add_argument("--solved-distance", type=float, default=100.0)
     p.add_argument("--out", type=Path, default=Path("runs/hebbian-table"))
+    p.add_argument("--no-progress", action="store_true", help="no bar of finished episodes")
     args = p.parse_args(argv)
     if args.episodes < 1:
         p.error("--episodes must be >= 1")
@@ -134,6 +135,7 @@ def main(argv: list[str]) -> int:
             args.workers,
             args.max_steps,
             args.solved_distance,
+            progress=not args.no_progress,
         )
     command = shlex.join(["python", "-m", "training", "hebbian-table", *argv])
     rows = table_rows(reports)
