@@ -82,13 +82,19 @@ def long_runner(
 
 
 def _run(
-    task: Any, candidates: list[Setting], jobs: list[Job], backend: str, workers: int | None, bar: str | None
+    task: Any,
+    candidates: list[Setting],
+    jobs: list[Job],
+    backend: str,
+    workers: int | None,
+    label: str,
+    progress: bool,
 ) -> list:
-    """The jobs' results; ``bar`` labels a bar of finished episodes (None: no bar)."""
+    """The jobs' results; ``progress`` shows a bar of finished episodes named ``label``."""
     engine = make_backend(backend, task, workers)
     try:
-        with episode_bar(len(jobs), bar or "", bar is not None) as progress:
-            return engine.run(candidates, jobs, progress.update)
+        with episode_bar(len(jobs), label, progress) as bar:
+            return engine.run(candidates, jobs, bar.update)
     finally:
         engine.close()
 
@@ -126,7 +132,7 @@ def bounded_study(
     )
     long_seed = episode_seed(seed, 0, 0, 0, EVAL_STREAM)
     long_jobs = [Job(c, 0, 0, long_seed) for c in range(len(settings))]
-    long_results = _run(long_task, settings, long_jobs, backend, workers, "long runs" if progress else None)
+    long_results = _run(long_task, settings, long_jobs, backend, workers, "long runs", progress)
     score_task = make_task("ant", probe.builder, probe.builder_args, morphologies=ALL_MORPHOLOGIES)
     score_jobs = [
         Job(c, m, e, episode_seed(seed, 0, 0, e, EVAL_STREAM))
@@ -134,7 +140,7 @@ def bounded_study(
         for m in range(len(ALL_MORPHOLOGIES))
         for e in range(episodes)
     ]
-    score_results = _run(score_task, settings, score_jobs, backend, workers, "scores" if progress else None)
+    score_results = _run(score_task, settings, score_jobs, backend, workers, "scores", progress)
     summary, rows = {}, []
     for c, s in enumerate(settings):
         distance, info = long_results[c]

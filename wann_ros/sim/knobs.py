@@ -90,14 +90,8 @@ class SimKnobs:
 
     @property
     def randomises_episode(self) -> bool:
-        """True if a reset draws physical parameters (friction, masses, motor strength, gravity, heading)."""
-        ranges = (
-            self.ground_friction,
-            self.mass_scale,
-            self.motor_strength,
-            self.gravity_tilt,
-            self.spawn_yaw,
-        )
+        """True if a reset draws physical parameters (friction, masses, motor strength, gravity)."""
+        ranges = (self.ground_friction, self.mass_scale, self.motor_strength, self.gravity_tilt)
         return any(r is not None for r in ranges)
 
     @property
@@ -108,7 +102,8 @@ class SimKnobs:
     @property
     def active(self) -> bool:
         """True if any knob is on."""
-        return self.randomises_episode or self.noisy or self.latency_range[1] > 0 or self.push_force > 0
+        moves = self.latency_range[1] > 0 or self.push_force > 0 or self.spawn_yaw is not None
+        return self.randomises_episode or self.noisy or moves
 
     @property
     def latency_range(self) -> tuple[int, int]:

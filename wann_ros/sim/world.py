@@ -241,6 +241,8 @@ class QuadrupedWorld:
             self._knob_rng = np.random.default_rng(rng.integers(2**63))
             if self.knobs.randomises_episode:
                 self._randomise_physics()
+            if self.knobs.spawn_yaw is not None:
+                self._turn_start()
             latency = draw_int(self._knob_rng, *self.knobs.latency_range)
         self._pending = collections.deque([np.asarray(cfg.neutral_command, dtype=np.float64)] * latency)
         self.step_count = 0
@@ -271,12 +273,14 @@ class QuadrupedWorld:
             g = self.config.gravity
             lean = g * np.sin(tilt)
             pb.setGravity(lean * np.cos(heading), lean * np.sin(heading), -g * np.cos(tilt), **self._c)
-        if k.spawn_yaw is not None:
-            pos, quat = pb.getBasePositionAndOrientation(self._body, **self._c)
-            turn = pb.getQuaternionFromEuler((0.0, 0.0, rng.uniform(*k.spawn_yaw)))
-            pb.resetBasePositionAndOrientation(
-                self._body, pos, pb.multiplyTransforms((0, 0, 0), turn, (0, 0, 0), quat)[1], **self._c
-            )
+
+    def _turn_start(self) -> None:
+        """Turn the body about z by a yaw drawn from ``knobs.spawn_yaw``."""
+        pos, quat = pb.getBasePositionAndOrientation(self._body, **self._c)
+        turn = pb.getQuaternionFromEuler((0.0, 0.0, self._knob_rng.uniform(*self.knobs.spawn_yaw)))
+        pb.resetBasePositionAndOrientation(
+            self._body, pos, pb.multiplyTransforms((0, 0, 0), turn, (0, 0, 0), quat)[1], **self._c
+        )
 
     def _scale_masses(self) -> None:
         for link, m, f in zip(range(-1, len(self._all_links)), self._masses, self._mass_factors, strict=True):
