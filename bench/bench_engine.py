@@ -188,6 +188,7 @@ def main() -> None:
     out["load_avg_end"] = os.getloadavg()[0]
     print(f"load average (1 min) at start {out['load_avg_start']:.2f}, at end {out['load_avg_end']:.2f}")
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
 

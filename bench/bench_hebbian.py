@@ -241,6 +241,7 @@ def main() -> int:
             f"{ratio['wall_us_per_step']:>12.1f}x {ratio['cpu_us_per_step']:>11.1f}x"
         )
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
     return 0
 

@@ -155,6 +155,7 @@ def main() -> None:
             f"{theirs['cpu_s_per_full_generation']:.1f} CPU s/generation"
         )
     if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2))
 
 
