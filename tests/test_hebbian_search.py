@@ -1,11 +1,13 @@
 """The ``hebbian`` algorithm: flat layout, morphology averaging, per-episode initial weights, run + resume."""
 
+import signal
 from pathlib import Path
 
 import gymnasium
 import numpy as np
 import pytest
 
+import training.loop
 import wann_ros.sim  # noqa: F401  (registers the envs)
 from training.algorithm import get_algorithm
 from training.backends import make_backend
@@ -16,6 +18,7 @@ from training.episodes import run_episode
 from training.evaluation import Evaluator
 from training.hebbian.config import HebbianConfig
 from training.hebbian.search import hebbian_mlp, make_search
+from training.interrupt import Interrupted
 from training.rundir import read_log
 from training.seeding import policy_seed
 from wann_ros.formats import load_policy
@@ -153,6 +156,50 @@ def test_export_writes_policy_and_model_card(tmp_path, capsys):
     assert out.with_suffix(".md").read_text().endswith("## Harness scores\n")
     assert main(["hebbian-export", str(run), "--out", str(out), "--which", "mean", "--force"]) == 0
     assert "## Harness scores" not in out.with_suffix(".md").read_text()
+
+
+def test_continue_config_goes_on_from_the_exported_mean_where_the_schedules_were(
+    tmp_path, capsys, monkeypatch
+):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(g=5) + "sigma_decay: 0.5\nlr_decay: 0.9\n")
+    run = tmp_path / "run"
+    common = ["--task", "ant", "--config", str(config), "--seed", "3", "--no-progress"]
+    polls = iter(range(10))
+
+    def sigterm_after_two_generations() -> None:
+        if next(polls) == 2:
+            raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(training.loop, "check_stop", sigterm_after_two_generations)
+    assert main(["hebbian", *common, "--run-dir", str(run)]) == 128 + signal.SIGTERM
+    monkeypatch.undo()
+    out, follow = tmp_path / "mean.wrp", tmp_path / "go_on.yaml"
+    export = ["hebbian-export", str(run), "--out", str(out), "--which", "mean"]
+    assert main([*export, "--continue-config", str(follow)]) == 0
+    assert "(3 generations to go)" in capsys.readouterr().out
+    state = load_checkpoint(run / "checkpoint.npz")["search"]
+    assert state["sigma"] == pytest.approx(0.1 * 0.5**2)  # the schedules of two generations
+    assert state["optimizer"]["lr"] == pytest.approx(0.2 * 0.9**2)
+    go_on = load_config(HebbianConfig, follow)
+    assert go_on.init_rules == str(out) and go_on.generations == 3 and go_on.hidden == (8,)
+    search = make_search(go_on, "ant", 9).strategy.state_dict()
+    np.testing.assert_array_equal(search["theta"], state["theta"])
+    assert search["sigma"] == state["sigma"] and search["optimizer"]["lr"] == state["optimizer"]["lr"]
+    assert follow.read_text().startswith(f"# Continues {run} (seed 3) from generation 2")
+    # only the ES mean carries the state; a finished run has nothing left; momentum cannot be carried
+    with pytest.raises(SystemExit):
+        main([*export[:-1], "best", "--force", "--continue-config", str(follow)])
+    assert "use it with --which mean" in capsys.readouterr().err
+    assert main(["resume", str(run), "--no-progress"]) == 0
+    with pytest.raises(SystemExit):
+        main([*export, "--force", "--continue-config", str(follow)])
+    assert "all 5 generations are done" in capsys.readouterr().err
+    config.write_text(TINY.format(g=1) + "momentum: 0.9\n")
+    assert main(["hebbian", *common, "--run-dir", str(tmp_path / "m")]) == 0
+    with pytest.raises(SystemExit):
+        main(["hebbian-export", str(tmp_path / "m"), *export[2:], "--force", "--continue-config", "m.yaml"])
+    assert "continue it with `python -m training resume`" in capsys.readouterr().err
 
 
 def test_export_selects_on_the_runs_own_training_bodies(tmp_path, capsys):

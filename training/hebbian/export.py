@@ -8,6 +8,12 @@ sample on ``--select-episodes`` harness episodes per training morphology, seeded
 (``<out>.md`` with the suffix replaced) lists the task, the protocol, the seed, the generations, the
 wall time, the commands and the selection scores; the harness table is added by whoever publishes it.
 An existing policy file or card is only replaced with ``--force``.
+
+``--continue-config CONFIG.yaml`` (Hebbian runs, ``--which mean``) also writes the run's config set to go on
+from the exported mean in a new run: ``init_rules`` is the file, ``sigma`` and ``lr`` are where their
+decay schedules had got to, ``generations`` the ones left. With the Hebbian default optimiser (plain SGD,
+no momentum) that is the whole ES state but the noise stream, so a long run can be carried across
+checkouts that do not keep ``runs/`` by committing one policy file.
 """
 
 from __future__ import annotations
@@ -84,6 +90,31 @@ def run_policy(run_dir: Path, which: str) -> tuple[Any, dict[str, Any]]:
     return policy, facts
 
 
+def continuation_config(run_dir: Path, policy_file: Path) -> dict[str, Any]:
+    """The run's resolved config, set to continue from its ES mean saved as ``policy_file``."""
+    run = RunDir.open(run_dir)
+    meta = run.meta()
+    if meta["algorithm"] != "hebbian":
+        raise ValueError(f"{run_dir}: --continue-config needs a hebbian run, not {meta['algorithm']!r}")
+    config = dict(meta["config"])
+    if config["optimizer"] != "sgd" or config["momentum"] != 0.0:
+        raise ValueError(
+            f"{run_dir}: its optimiser ({config['optimizer']}, momentum {config['momentum']}) keeps a state "
+            "that a policy file cannot carry; continue it with `python -m training resume`"
+        )
+    state = load_checkpoint(run.checkpoint)["search"]
+    left = int(config["generations"]) - int(state["generation"])
+    if left < 1:
+        raise ValueError(f"{run_dir}: all {config['generations']} generations are done; nothing to continue")
+    config.update(
+        init_rules=str(policy_file),
+        sigma=float(state["sigma"]),
+        lr=float(state["optimizer"]["lr"]),
+        generations=left,
+    )
+    return config
+
+
 def training_bodies(facts: dict[str, Any]) -> tuple[str, ...]:
     """The morphologies the run trained on (its config's, else the task's own)."""
     own = facts["config"].get("morphologies")
@@ -148,14 +179,28 @@ def main(argv: list[str]) -> int:
     p.add_argument("--backend", default="process")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--force", action="store_true", help="replace an existing policy file or model card")
+    p.add_argument(
+        "--continue-config",
+        type=Path,
+        metavar="YAML",
+        help="also write a config that continues the run from the exported ES mean (needs --which mean)",
+    )
     args = p.parse_args(argv)
     if args.select_episodes < 1:
         p.error("--select-episodes must be >= 1")
+    if args.continue_config is not None and args.which != "mean":
+        p.error("--continue-config continues the ES mean: use it with --which mean")
     card = args.out.with_suffix(".md")
     existing = [str(f) for f in (args.out, card) if f.exists()]
     if existing and not args.force:
         p.error(f"{' and '.join(existing)} exist; --force replaces them (a published card is hand-extended)")
     seed = check_seed(args.select_seed)
+    follow_on = None
+    if args.continue_config is not None:
+        try:
+            follow_on = continuation_config(args.run_dir, args.out)
+        except ValueError as exc:
+            p.error(str(exc))
     choices = ("mean", "best") if args.which == "auto" else (args.which,)
     built = {w: run_policy(args.run_dir, w) for w in choices}
     scores: dict[str, float] = {}
@@ -172,4 +217,13 @@ def main(argv: list[str]) -> int:
     command = shlex.join(["python", "-m", "training", "hebbian-export", *argv])
     card.write_text(model_card(args.out, facts, scores, command))
     print(f"wrote {args.out} (ES {which}, sha256 {file_sha256(args.out)[:12]}) and {card}")
+    if follow_on is not None:
+        run_cmd = f"python -m training hebbian --task {facts['task']} --config {args.continue_config}"
+        header = (
+            f"# Continues {args.run_dir} (seed {facts['seed']}) from generation {facts['generations']}, "
+            f"its ES mean in {args.out}:\n#   {run_cmd} --seed SEED\n# Written by: {command}\n"
+        )
+        args.continue_config.parent.mkdir(parents=True, exist_ok=True)
+        args.continue_config.write_text(header + yaml.safe_dump(follow_on, sort_keys=False))
+        print(f"wrote {args.continue_config} ({follow_on['generations']} generations to go)")
     return 0
