@@ -30,8 +30,9 @@ import yaml
 
 from training.algorithm import get_algorithm
 from training.checkpoint import load_checkpoint
-from training.config import from_dict
+from training.config import from_dict, to_dict
 from training.harness import evaluate_policy_file
+from training.hebbian.config import HebbianConfig
 from training.rundir import RunDir, read_log
 from training.seeding import check_seed
 from training.tasks import TASKS
@@ -96,7 +97,7 @@ def continuation_config(run_dir: Path, policy_file: Path) -> dict[str, Any]:
     meta = run.meta()
     if meta["algorithm"] != "hebbian":
         raise ValueError(f"{run_dir}: --continue-config needs a hebbian run, not {meta['algorithm']!r}")
-    config = dict(meta["config"])
+    config = to_dict(from_dict(HebbianConfig, meta["config"]))  # fills keys an older run did not write
     if config["optimizer"] != "sgd" or config["momentum"] != 0.0:
         raise ValueError(
             f"{run_dir}: its optimiser ({config['optimizer']}, momentum {config['momentum']}) keeps a state "
