@@ -191,6 +191,9 @@ def test_continue_config_goes_on_from_the_exported_mean_where_the_schedules_were
     with pytest.raises(SystemExit):
         main([*export[:-1], "best", "--force", "--continue-config", str(follow)])
     assert "use it with --which mean" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # an existing config is only replaced with --force, like the card
+        main([*export, "--continue-config", str(follow)])
+    assert f"and {follow} exist; --force" in capsys.readouterr().err
     assert main(["resume", str(run), "--no-progress"]) == 0
     with pytest.raises(SystemExit):
         main([*export, "--force", "--continue-config", str(follow)])

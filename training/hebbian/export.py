@@ -7,7 +7,7 @@ sample on ``--select-episodes`` harness episodes per training morphology, seeded
 (keep it different from the seed the table is made with), and keeps the better. The model card
 (``<out>.md`` with the suffix replaced) lists the task, the protocol, the seed, the generations, the
 wall time, the commands and the selection scores; the harness table is added by whoever publishes it.
-An existing policy file or card is only replaced with ``--force``.
+An existing policy file, card or continuation config (below) is only replaced with ``--force``.
 
 ``--continue-config CONFIG.yaml`` (Hebbian runs, ``--which mean``) also writes the run's config set to go on
 from the exported mean in a new run: ``init_rules`` is the file, ``sigma`` and ``lr`` are where their
@@ -179,7 +179,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--select-seed", type=int, default=1000)
     p.add_argument("--backend", default="process")
     p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--force", action="store_true", help="replace an existing policy file or model card")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing policy file, model card or continuation config",
+    )
     p.add_argument(
         "--continue-config",
         type=Path,
@@ -192,7 +196,7 @@ def main(argv: list[str]) -> int:
     if args.continue_config is not None and args.which != "mean":
         p.error("--continue-config continues the ES mean: use it with --which mean")
     card = args.out.with_suffix(".md")
-    existing = [str(f) for f in (args.out, card) if f.exists()]
+    existing = [str(f) for f in (args.out, card, args.continue_config) if f is not None and f.exists()]
     if existing and not args.force:
         p.error(f"{' and '.join(existing)} exist; --force replaces them (a published card is hand-extended)")
     seed = check_seed(args.select_seed)
