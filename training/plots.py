@@ -20,7 +20,7 @@ def plot_run(run_dir: str | Path) -> Path:
     meta = run.meta()
     show_complexity = len(set(log["complexity"])) > 1
     ratios = (3, 1, 1) if show_complexity else (3, 1)
-    fig = Figure(figsize=(9, 5 + 1.5 * len(ratios) - 1.5), layout="constrained")
+    fig = Figure(figsize=(9, 8 if show_complexity else 6.5), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios)
     ax, ax_t = axes[0], axes[-1]
