@@ -205,6 +205,52 @@ def test_continue_config_goes_on_from_the_exported_mean_where_the_schedules_were
     assert "continue it with `python -m training resume`" in capsys.readouterr().err
 
 
+def test_kept_checkpoints_export_and_score_per_generation(tmp_path, capsys):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(g=3))
+    run = tmp_path / "run"
+    common = ["--task", "ant", "--config", str(config), "--seed", "4", "--no-progress"]
+    assert main(["hebbian", *common, "--run-dir", str(run), "--keep-checkpoints", "2"]) == 0
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["gen-00002.npz"]
+    assert main(["resume", str(run), "--generations", "4", "--no-progress"]) == 0  # the option is kept
+    kept = sorted((run / "checkpoints").iterdir())
+    assert [p.name for p in kept] == ["gen-00002.npz", "gen-00004.npz"]
+    at_2, last = (load_checkpoint(p)["search"] for p in (kept[0], run / "checkpoint.npz"))
+    assert at_2["generation"] == 2 and last["generation"] == 4
+    assert not np.array_equal(at_2["theta"], last["theta"])
+    out = tmp_path / "g2.wrp"
+    export = ["hebbian-export", str(run), "--out", str(out), "--which", "mean", "--checkpoint", str(kept[0])]
+    assert main(export) == 0
+    np.testing.assert_allclose(load_policy(out).to_flat(), at_2["theta"])
+    assert load_policy(out).spec.provenance.generation == 2
+    with pytest.raises(SystemExit):
+        main([*export[:-1], str(run / "checkpoints" / "gen-00003.npz"), "--force"])
+    assert "no checkpoint file" in capsys.readouterr().err
+    score = ["hebbian-checkpoints", str(run), "--morphology", "standard,left_front", "--episodes", "1"]
+    assert main([*score, "--backend", "serial"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("generation ") == 4 and "checkpoint_scores.png" in printed
+    rows = (run / "checkpoint_scores.csv").read_text().splitlines()
+    assert rows[0].startswith("generation,morphology,episodes,seed,mean") and len(rows) == 5
+    assert [r.split(",")[:2] for r in rows[1:]] == [
+        ["2", "left_front"],
+        ["2", "standard"],
+        ["4", "left_front"],
+        ["4", "standard"],
+    ]
+    assert (run / "checkpoint_scores.png").stat().st_size > 0
+    assert main([*score, "--backend", "serial"]) == 0  # already scored: nothing is rerun
+    assert capsys.readouterr().out.count("generation ") == 0
+    with pytest.raises(SystemExit):
+        main(["hebbian-checkpoints", str(tmp_path / "nowhere")])
+    assert "not a run directory" in capsys.readouterr().err
+    for p in kept:
+        p.unlink()
+    with pytest.raises(SystemExit):
+        main(score)
+    assert "no kept checkpoints (train or resume it with --keep-checkpoints K)" in capsys.readouterr().err
+
+
 def test_export_selects_on_the_runs_own_training_bodies(tmp_path, capsys):
     config = tmp_path / "bodies.yaml"
     config.write_text(TINY.format(g=1) + 'morphologies: [standard, "shorten:back_left=0.25"]\n')

@@ -36,6 +36,13 @@ def _execution_args(p: argparse.ArgumentParser, defaults: bool) -> None:
         action="store_true",
         help="keep every new best as bests/gen-NNNNN.wrp, not only best.wrp",
     )
+    p.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=0 if defaults else None,
+        metavar="K",
+        help="also keep the checkpoint after every K-th generation as checkpoints/gen-NNNNN.npz",
+    )
 
 
 def _train_parser(name: str) -> argparse.ArgumentParser:
@@ -73,6 +80,7 @@ def train(name: str, argv: list[str]) -> int:
         args.checkpoint_every,
         not args.no_progress,
         args.keep_bests,
+        args.keep_checkpoints,
     )
     search = algorithm.make_search(config, args.task, seed)
     path = args.run_dir or default_run_dir(name, args.task, seed)
@@ -113,6 +121,9 @@ def resume(argv: list[str]) -> int:
         checkpoint_every=args.checkpoint_every or saved["checkpoint_every"],
         progress=not args.no_progress,
         keep_bests=args.keep_bests or saved.get("keep_bests", False),
+        keep_checkpoints=(
+            args.keep_checkpoints if args.keep_checkpoints is not None else saved.get("keep_checkpoints", 0)
+        ),
     )
     search = algorithm.make_search(config, meta["task"], options.seed)
     summary = run_search(search, run, options, resume=True)

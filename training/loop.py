@@ -9,6 +9,7 @@ point: the state of the last completed generation is checkpointed, then the loop
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ class RunOptions:
     checkpoint_every: int = 1
     progress: bool = True  # tqdm bar on stderr (the one-line log per generation is always printed)
     keep_bests: bool = False  # also keep every new best as bests/gen-NNNNN.wrp (not only the last)
+    keep_checkpoints: int = 0  # also keep every K-th generation's checkpoint as checkpoints/gen-NNNNN.npz
 
 
 @dataclass
@@ -94,6 +96,8 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
     """Run ``search`` to ``search.generations`` in ``run`` (continuing from its checkpoint if ``resume``)."""
     if options.checkpoint_every < 1:
         raise ValueError("checkpoint_every must be >= 1")
+    if options.keep_checkpoints < 0:
+        raise ValueError("keep_checkpoints must be >= 0 (0: keep only the last checkpoint)")
     rows: list[dict[str, Any]] = []
     best_generation: int | None = None
     if resume:  # the log is rewritten from the checkpoint: rows of a lost generation go
@@ -155,8 +159,11 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
                 state = {"search": search.state_dict(), "log": list(rows), "best_generation": best_generation}
                 saved["checkpoint"] = False
                 done = search.generation >= search.generations
-                if done or search.generation % options.checkpoint_every == 0:
+                kept = options.keep_checkpoints > 0 and search.generation % options.keep_checkpoints == 0
+                if done or kept or search.generation % options.checkpoint_every == 0:
                     _persist(run, state, saved, writer, search)
+                if kept:
+                    shutil.copyfile(run.checkpoint, run.kept_checkpoint(search.generation))
     except Interrupted as exc:
         interrupted_by, reason = exc.signum, str(exc)
     finally:

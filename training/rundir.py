@@ -4,7 +4,8 @@ Layout of ``runs/<algorithm>-<task>-<YYYYmmdd-HHMMSS>-s<seed>/``:
 ``run.json`` (algorithm, task, options, package version, git commit, command), ``config.yaml``
 (the resolved config, reusable with ``--config``), ``log.csv``, ``checkpoint.npz``, ``best.wrp``
 (the best policy so far, native format), ``curves.png``; with ``--keep-bests`` also
-``bests/gen-NNNNN.wrp``, every best as it was when found (NNNNN: its generation).
+``bests/gen-NNNNN.wrp``, every best as it was when found (NNNNN: its generation); with
+``--keep-checkpoints K`` also ``checkpoints/gen-NNNNN.npz``, the checkpoint after every K-th generation.
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ class RunDir:
         folder = self.path / "bests"
         folder.mkdir(exist_ok=True)
         return folder / f"gen-{generation:05d}.wrp"
+
+    def kept_checkpoint(self, generation: int) -> Path:
+        """Where ``--keep-checkpoints`` keeps the checkpoint after ``generation`` generations."""
+        folder = self.path / "checkpoints"
+        folder.mkdir(exist_ok=True)
+        return folder / f"gen-{generation:05d}.npz"
 
     @classmethod
     def create(cls, path: str | Path, meta: dict[str, Any], config: dict[str, Any]) -> RunDir:

@@ -9,6 +9,8 @@ sample on ``--select-episodes`` harness episodes per training morphology, seeded
 wall time, the commands and the selection scores; the harness table is added by whoever publishes it.
 An existing policy file, card or continuation config (below) is only replaced with ``--force``.
 
+``--checkpoint FILE`` exports from an earlier checkpoint of the run (``--keep-checkpoints K`` keeps them).
+
 ``--continue-config CONFIG.yaml`` (Hebbian runs, ``--which mean``) also writes the run's config set to go on
 from the exported mean in a new run: ``init_rules`` is the file, ``sigma`` and ``lr`` are where their
 decay schedules had got to, ``generations`` the ones left. With the Hebbian default optimiser (plain SGD,
@@ -40,13 +42,15 @@ from wann_ros.formats import file_sha256, save_policy
 from wann_ros.policies.spec import Provenance
 
 
-def run_policy(run_dir: Path, which: str) -> tuple[Any, dict[str, Any]]:
-    """The policy built from the run's checkpoint (``mean``: the ES mean; ``best``: the best sample)."""
+def run_policy(run_dir: Path, which: str, checkpoint: Path | None = None) -> tuple[Any, dict[str, Any]]:
+    """The policy built from the run's checkpoint (``mean``: the ES mean; ``best``: the best sample);
+    ``checkpoint``: another checkpoint of the run (e.g. one kept by ``--keep-checkpoints``)."""
     run = RunDir.open(run_dir)
     meta = run.meta()
-    if not run.checkpoint.is_file():
-        raise ValueError(f"{run_dir}: no checkpoint yet (the run has not finished a generation)")
-    state = load_checkpoint(run.checkpoint)["search"]
+    checkpoint = checkpoint or run.checkpoint
+    if not checkpoint.is_file():
+        raise ValueError(f"{run_dir}: no checkpoint {checkpoint} (the run has not finished a generation)")
+    state = load_checkpoint(checkpoint)["search"]
     if not isinstance(state, dict) or state.get("kind") != "openai_es":
         raise ValueError(f"{run_dir}: not an OpenAI-ES run (hebbian or es)")
     vector = state["theta"] if which == "mean" else state["best"]
@@ -91,8 +95,9 @@ def run_policy(run_dir: Path, which: str) -> tuple[Any, dict[str, Any]]:
     return policy, facts
 
 
-def continuation_config(run_dir: Path, policy_file: Path) -> dict[str, Any]:
-    """The run's resolved config, set to continue from its ES mean saved as ``policy_file``."""
+def continuation_config(run_dir: Path, policy_file: Path, checkpoint: Path | None = None) -> dict[str, Any]:
+    """The run's resolved config, set to continue from its ES mean saved as ``policy_file`` (the mean of
+    ``checkpoint``, by default the run's last)."""
     run = RunDir.open(run_dir)
     meta = run.meta()
     if meta["algorithm"] != "hebbian":
@@ -103,7 +108,7 @@ def continuation_config(run_dir: Path, policy_file: Path) -> dict[str, Any]:
             f"{run_dir}: its optimiser ({config['optimizer']}, momentum {config['momentum']}) keeps a state "
             "that a policy file cannot carry; continue it with `python -m training resume`"
         )
-    state = load_checkpoint(run.checkpoint)["search"]
+    state = load_checkpoint(checkpoint or run.checkpoint)["search"]
     left = int(config["generations"]) - int(state["generation"])
     if left < 1:
         raise ValueError(f"{run_dir}: all {config['generations']} generations are done; nothing to continue")
@@ -175,6 +180,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--out", type=Path, required=True, help="policy file to write (native format, .wrp)")
     p.add_argument("--which", choices=("auto", "mean", "best"), default="auto")
+    p.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="export from this checkpoint of the run (e.g. RUN_DIR/checkpoints/gen-00100.npz), not the last",
+    )
     p.add_argument("--select-episodes", type=int, default=5)
     p.add_argument("--select-seed", type=int, default=1000)
     p.add_argument("--backend", default="process")
@@ -200,14 +211,19 @@ def main(argv: list[str]) -> int:
     if existing and not args.force:
         p.error(f"{' and '.join(existing)} exist; --force replaces them (a published card is hand-extended)")
     seed = check_seed(args.select_seed)
+    if args.checkpoint is not None and not args.checkpoint.is_file():
+        p.error(f"no checkpoint file {args.checkpoint}")
     follow_on = None
     if args.continue_config is not None:
         try:
-            follow_on = continuation_config(args.run_dir, args.out)
+            follow_on = continuation_config(args.run_dir, args.out, args.checkpoint)
         except ValueError as exc:
             p.error(str(exc))
     choices = ("mean", "best") if args.which == "auto" else (args.which,)
-    built = {w: run_policy(args.run_dir, w) for w in choices}
+    try:
+        built = {w: run_policy(args.run_dir, w, args.checkpoint) for w in choices}
+    except ValueError as exc:
+        p.error(str(exc))
     scores: dict[str, float] = {}
     if len(choices) > 1:
         scores = {
