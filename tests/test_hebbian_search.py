@@ -241,6 +241,12 @@ def test_kept_checkpoints_export_and_score_per_generation(tmp_path, capsys):
     assert (run / "checkpoint_scores.png").stat().st_size > 0
     assert main([*score, "--backend", "serial"]) == 0  # already scored: nothing is rerun
     assert capsys.readouterr().out.count("generation ") == 0
+    other = ["hebbian-checkpoints", str(run), "--morphology", "standard", "--episodes", "2"]
+    assert main([*other, "--backend", "serial"]) == 0  # another episode count: new rows, the old ones kept
+    rows = (run / "checkpoint_scores.csv").read_text().splitlines()
+    assert (
+        len(rows) == 7 and rows[1].startswith("2,left_front,1,0,") and rows[5].startswith("2,standard,2,0,")
+    )
     with pytest.raises(SystemExit):
         main(["hebbian-checkpoints", str(tmp_path / "nowhere")])
     assert "not a run directory" in capsys.readouterr().err

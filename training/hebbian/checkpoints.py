@@ -43,10 +43,9 @@ def kept_checkpoints(run_dir: Path) -> dict[int, Path]:
 def read_scores(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
+    kinds = {"generation": int, "morphology": str, "episodes": int, "seed": int}
     with open(path, newline="") as f:
-        return [
-            {k: (v if k == "morphology" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)
-        ]
+        return [{k: kinds.get(k, float)(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def score_checkpoints(
