@@ -106,7 +106,8 @@ def plot_scores(rows: list[dict[str, Any]], trained: tuple[str, ...], out: Path)
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for name in dict.fromkeys(r["morphology"] for r in rows):
+    names = {r["morphology"] for r in rows}
+    for name in [m for m in trained if m in names] + sorted(names - set(trained)):  # seen ones first
         mine = [r for r in rows if r["morphology"] == name]
         g = np.array([r["generation"] for r in mine])
         m, s = np.array([r["mean"] for r in mine]), np.array([r["std"] for r in mine])
