@@ -105,7 +105,7 @@ def plot_scores(rows: list[dict[str, Any]], trained: tuple[str, ...], out: Path)
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(10, 4))
     names = {r["morphology"] for r in rows}
     for name in [m for m in trained if m in names] + sorted(names - set(trained)):  # seen ones first
         mine = [r for r in rows if r["morphology"] == name]
@@ -120,7 +120,7 @@ def plot_scores(rows: list[dict[str, Any]], trained: tuple[str, ...], out: Path)
     episodes, seed = int(rows[0]["episodes"]), int(rows[0]["seed"])
     ax.set_title(f"ES mean at each kept checkpoint ({episodes} episodes, seed {seed})")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the curves
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
