@@ -94,6 +94,16 @@ class RunDir:
         folder.mkdir(exist_ok=True)
         return folder / f"gen-{generation:05d}.npz"
 
+    def kept_checkpoints(self) -> dict[int, Path]:
+        """The checkpoints ``--keep-checkpoints`` kept, by generation."""
+        found = {}
+        for path in sorted((self.path / "checkpoints").glob("gen-*.npz")):
+            try:
+                found[int(path.stem.removeprefix("gen-"))] = path
+            except ValueError:
+                continue
+        return found
+
     @classmethod
     def create(cls, path: str | Path, meta: dict[str, Any], config: dict[str, Any]) -> RunDir:
         """Make the directory and write ``run.json``, ``config.yaml`` and an empty log."""

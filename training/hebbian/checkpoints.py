@@ -7,8 +7,9 @@ For a flat-vector ES run (``hebbian``, ``es``) trained with ``--keep-checkpoints
 scores on the training bodies and on held-out ones as the run goes on (does a held-out body peak early
 and fade as the training bodies are fitted?). Writes ``RUN_DIR/checkpoint_scores.csv`` (one row per
 checkpoint and morphology) and ``checkpoint_scores.png`` (distance against generation, mean ± std, the
-run's training bodies drawn solid, the others dashed). Rows already in the CSV with the same episodes
-and seed are kept, so rerunning the command while the run goes on scores only the new checkpoints.
+run's training bodies drawn solid, the others dashed). Rows already in the CSV stay; those with the same
+episodes and seed are not scored again, so rerunning the command while the run goes on scores only the
+new checkpoints.
 Scores are for looking at a run; picking the stopping point on a held-out body makes it seen.
 """
 
@@ -27,17 +28,6 @@ from training.seeding import check_seed
 from wann_ros.formats import save_policy
 
 COLUMNS = ("generation", "morphology", "episodes", "seed", "mean", "std", "solved_rate", "fell_rate")
-
-
-def kept_checkpoints(run_dir: Path) -> dict[int, Path]:
-    """The run's kept checkpoints by generation (``checkpoints/gen-NNNNN.npz``)."""
-    found = {}
-    for path in sorted((run_dir / "checkpoints").glob("gen-*.npz")):
-        try:
-            found[int(path.stem.removeprefix("gen-"))] = path
-        except ValueError:
-            continue
-    return found
 
 
 def read_scores(path: Path) -> list[dict[str, Any]]:
@@ -64,8 +54,8 @@ def score_checkpoints(
     def same(r: dict[str, Any]) -> bool:
         return r["episodes"] == episodes and r["seed"] == seed
 
-    done = {(int(r["generation"]), r["morphology"]) for r in rows if same(r)}
-    checkpoints = kept_checkpoints(run_dir)
+    done = {(r["generation"], r["morphology"]) for r in rows if same(r)}
+    checkpoints = RunDir(run_dir).kept_checkpoints()
     if not checkpoints:
         raise ValueError(f"{run_dir}: no kept checkpoints (train or resume it with --keep-checkpoints K)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,8 +107,7 @@ def plot_scores(rows: list[dict[str, Any]], trained: tuple[str, ...], out: Path)
         ax.fill_between(g, m - s, m + s, color=line.get_color(), alpha=0.15)
     ax.set_xlabel("generation")
     ax.set_ylabel("distance (mean ± std over episodes)")
-    episodes, seed = int(rows[0]["episodes"]), int(rows[0]["seed"])
-    ax.set_title(f"ES mean at each kept checkpoint ({episodes} episodes, seed {seed})")
+    ax.set_title(f"ES mean at each kept checkpoint ({rows[0]['episodes']} episodes, seed {rows[0]['seed']})")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the curves
     fig.tight_layout()
