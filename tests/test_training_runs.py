@@ -16,7 +16,7 @@ from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoin
 from training.cli import main
 from training.config import ConfigError, load_config
 from training.es import ESConfig
-from training.harness import evaluate_policy_file, format_report
+from training.harness import evaluate_policy_file, format_report, morphologies_for
 from training.rundir import LOG_COLUMNS, read_log
 from wann_ros.formats import load_policy
 
@@ -301,6 +301,14 @@ def test_evaluate_with_knobs_changes_the_episodes_and_records_them():
     assert level["knobs"] == {} and tilted["knobs"] == slope
     assert tilted["rows"][0]["fitness"] < level["rows"][0]["fitness"]
     assert "knobs {'gravity_tilt'" in format_report(tilted)
+
+
+def test_morphology_lists_expand_all_inside_a_comma_list():
+    three = ("standard", "right_front", "left_front")
+    assert morphologies_for("ant", "all") == three
+    assert morphologies_for("ant", "all, shorten:back_left=0.25") == (*three, "shorten:back_left=0.25")
+    assert morphologies_for("ant", "left_front,all,,standard") == ("left_front", "standard", "right_front")
+    assert morphologies_for("ant", None) is None
 
 
 def test_evaluate_refuses_a_file_that_is_no_policy(tmp_path, capsys):

@@ -70,6 +70,24 @@ def test_gradient_is_one_matmul_of_noise_and_rank_differences():
     np.testing.assert_allclose(es.mean, expected, rtol=1e-5)
 
 
+def test_standardized_ranks_step_as_the_hebbian_reference_code():
+    """Reference update: theta += lr / (n sigma) * sum_i eps_i z_i, z = centred ranks / their std."""
+    n, sigma, lr = 8, 0.1, 0.2
+    es = OpenAIES(np.zeros(5), n, sigma=sigma, lr=lr, optimizer="sgd", momentum=0.0, standardize_ranks=True)
+    x = np.asarray(es.ask(), dtype=np.float64)
+    eps = x / sigma  # rows i and i + n/2 are mirrored
+    fitness = np.array([3.0, 0.0, 1.0, 7.0, 2.0, 5.0, 4.0, 6.0])
+    r = centred_ranks(fitness)
+    z = (r - r.mean()) / r.std()
+    es.tell(fitness)
+    np.testing.assert_allclose(es.mean, lr / (n * sigma) * eps.T @ z, rtol=1e-5)
+    plain = OpenAIES(np.zeros(5), n, sigma=sigma, lr=lr, optimizer="sgd", momentum=0.0)
+    plain.ask()
+    plain.tell(fitness)
+    np.testing.assert_allclose(es.mean, plain.mean / r.std(), rtol=1e-5)  # 1 / std = 3.4 for n = 64
+    assert np.linalg.norm(es.mean) > 2.5 * np.linalg.norm(plain.mean)
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_weight_decay_is_the_same_term_on_every_optimizer(optimizer):
     """Equal fitness gives a zero gradient, so the whole update is the L2 term through the optimiser."""

@@ -35,6 +35,7 @@ class ESConfig:
     sigma_min: float = 0.02
     lr_decay: float = 1.0
     lr_min: float = 0.0
+    standardize_ranks: bool = False  # OpenAI-ES: ranks scaled to unit std (the Hebbian reference's step)
     init_std: float = 0.1  # initial mean ~ N(0, init_std^2)
     hidden: tuple[int, ...] = (128, 64)
     bias: bool = False

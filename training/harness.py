@@ -54,15 +54,17 @@ def check_policy_fits_task(task: Task, path: str) -> None:
 
 
 def morphologies_for(task_name: str, morphology: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    """``None``: the task's own; ``"all"``: standard, right_front, left_front; else a comma list (or a
-    sequence of names, for damages whose text form has commas of its own)."""
+    """``None``: the task's own; ``"all"``: standard, right_front, left_front; else a comma list in which
+    ``all`` stands for those three (e.g. ``all,shorten:back_left=0.25``), repeats dropped; or a sequence
+    of names, for damages whose text form has commas of its own."""
     if morphology is None:
         return None
     if not isinstance(morphology, str):
         return tuple(morphology)
-    if morphology == "all":
-        return ALL_MORPHOLOGIES
-    return tuple(m.strip() for m in morphology.split(",") if m.strip())
+    names: list[str] = []
+    for m in (m.strip() for m in morphology.split(",")):
+        names += ALL_MORPHOLOGIES if m == "all" else [m] if m else []
+    return tuple(dict.fromkeys(names))
 
 
 def evaluate_policy_file(

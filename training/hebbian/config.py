@@ -41,6 +41,7 @@ class HebbianConfig:
     sigma_min: float = 0.01
     lr_decay: float = 0.995
     lr_min: float = 0.001
+    standardize_ranks: bool = False  # ranks scaled to unit std, as the reference code (steps ~3.4x longer)
     morphologies: tuple[str, ...] | None = None  # None: the task's own (ant: standard, right_front)
     max_steps: int | None = None  # cap on policy steps per episode (None: the env's)
     early_stop: bool = True  # the env's stop rule (30 steps in a row without progress ends an episode)

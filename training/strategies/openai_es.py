@@ -19,8 +19,11 @@ class OpenAIES:
     ``ask`` draws ``popsize / 2`` noise rows ``eps`` (float32, into a preallocated buffer) and returns
     ``theta + sigma * eps`` followed by the mirrored ``theta - sigma * eps``. ``tell`` turns the fitness
     into centred ranks ``r`` and estimates the gradient with one matrix product:
-    ``g = eps.T @ (r[:half] - r[half:]) / (popsize * sigma)``. The optimiser then follows the ascent
-    direction ``g - weight_decay * theta`` (the L2 term is added here, once, whichever optimiser runs).
+    ``g = eps.T @ (r[:half] - r[half:]) / (popsize * sigma)``. With ``standardize_ranks`` the ranks are
+    divided by their standard deviation first (unit variance, as the Hebbian reference code does), which
+    makes every step about 3.4 times longer than with the plain ranks in [-0.5, 0.5]. The optimiser then
+    follows the ascent direction ``g - weight_decay * theta`` (the L2 term is added here, once, whichever
+    optimiser runs).
     After each ``tell`` the learning rate and sigma decay geometrically down to their floors.
 
     The returned candidate array is read-only and is overwritten by the next ``ask``.
@@ -28,7 +31,7 @@ class OpenAIES:
 
     #: the settings ``from_config`` reads from an algorithm's config when it has them
     CONFIG_KEYS = ("sigma", "lr", "optimizer", "momentum", "weight_decay", "sigma_decay", "sigma_min")
-    CONFIG_KEYS += ("lr_decay", "lr_min")
+    CONFIG_KEYS += ("lr_decay", "lr_min", "standardize_ranks")
 
     @classmethod
     def from_config(cls, x0: np.ndarray, config: Any, seed: int | np.random.SeedSequence) -> OpenAIES:
@@ -52,6 +55,7 @@ class OpenAIES:
         sigma_min: float = 0.0,
         lr_decay: float = 1.0,
         lr_min: float = 0.0,
+        standardize_ranks: bool = False,
         seed: int | np.random.SeedSequence = 0,
     ) -> None:
         theta = np.array(x0, dtype=np.float64)
@@ -76,6 +80,7 @@ class OpenAIES:
         self.weight_decay = float(weight_decay)
         self.sigma_decay, self.sigma_min = float(sigma_decay), float(sigma_min)
         self.lr_decay, self.lr_min = float(lr_decay), float(lr_min)
+        self.standardize_ranks = bool(standardize_ranks)
         self.optimizer: SGD | Adam = (
             Adam(self.dim, lr, beta1, beta2) if optimizer == "adam" else SGD(self.dim, lr, momentum)
         )
@@ -118,6 +123,8 @@ class OpenAIES:
         f = check_fitness(fitness, self.popsize)
         half = self.popsize // 2
         ranks = centred_ranks(f)
+        if self.standardize_ranks and ranks.std() > 0:
+            ranks = ranks / ranks.std()
         weights = (ranks[:half] - ranks[half:]).astype(np.float32)
         grad = (weights @ self._noise).astype(np.float64) / (self.popsize * self.sigma)
         self.theta += self.optimizer.step(self.ascent_direction(grad))
