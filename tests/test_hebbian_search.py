@@ -228,8 +228,9 @@ def test_kept_checkpoints_export_and_score_per_generation(tmp_path, capsys):
     assert "no checkpoint file" in capsys.readouterr().err
     score = ["hebbian-checkpoints", str(run), "--morphology", "standard,left_front", "--episodes", "1"]
     assert main([*score, "--backend", "serial"]) == 0
-    printed = capsys.readouterr().out
+    printed, bar = capsys.readouterr()
     assert printed.count("generation ") == 4 and "checkpoint_scores.png" in printed
+    assert "gen-00004.wrp" in bar  # a bar of finished episodes per checkpoint
     rows = (run / "checkpoint_scores.csv").read_text().splitlines()
     assert rows[0].startswith("generation,morphology,episodes,seed,mean") and len(rows) == 5
     assert [r.split(",")[:2] for r in rows[1:]] == [
@@ -242,7 +243,8 @@ def test_kept_checkpoints_export_and_score_per_generation(tmp_path, capsys):
     assert main([*score, "--backend", "serial"]) == 0  # already scored: nothing is rerun
     assert capsys.readouterr().out.count("generation ") == 0
     other = ["hebbian-checkpoints", str(run), "--morphology", "standard", "--episodes", "2"]
-    assert main([*other, "--backend", "serial"]) == 0  # another episode count: new rows, the old ones kept
+    assert main([*other, "--backend", "serial", "--no-progress"]) == 0  # new rows, the old ones kept
+    assert "gen-0000" not in capsys.readouterr().err
     rows = (run / "checkpoint_scores.csv").read_text().splitlines()
     assert (
         len(rows) == 7 and rows[1].startswith("2,left_front,1,0,") and rows[5].startswith("2,standard,2,0,")

@@ -45,9 +45,10 @@ def score_checkpoints(
     seed: int,
     backend: str,
     workers: int | None,
+    progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Score every kept checkpoint not yet in ``checkpoint_scores.csv``; returns the rows of these
-    ``episodes`` and ``seed``, by generation."""
+    ``episodes`` and ``seed``, by generation. ``progress``: a bar of finished episodes per checkpoint."""
     out = run_dir / "checkpoint_scores.csv"
     rows = read_scores(out)  # rows of other episode counts or seeds are kept in the file, not plotted
 
@@ -65,7 +66,9 @@ def score_checkpoints(
                 continue
             policy, facts = run_policy(run_dir, "mean", checkpoint)
             path = save_policy(policy, Path(tmp) / f"gen-{generation:05d}.wrp")
-            report = evaluate_policy_file(path, facts["task"], episodes, seed, todo, backend, workers)
+            report = evaluate_policy_file(
+                path, facts["task"], episodes, seed, todo, backend, workers, progress=progress
+            )
             for name, s in report["morphologies"].items():
                 rows.append(
                     {
@@ -127,6 +130,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="process")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true", help="no bar of finished episodes")
     args = p.parse_args(argv)
     if args.episodes < 1:
         p.error("--episodes must be >= 1")
@@ -134,7 +138,9 @@ def main(argv: list[str]) -> int:
     try:
         meta = RunDir.open(args.run_dir).meta()
         morphologies = morphologies_for(meta["task"], args.morphology) or ()
-        rows = score_checkpoints(args.run_dir, morphologies, args.episodes, seed, args.backend, args.workers)
+        rows = score_checkpoints(
+            args.run_dir, morphologies, args.episodes, seed, args.backend, args.workers, not args.no_progress
+        )
     except (ValueError, FileNotFoundError) as exc:
         p.error(str(exc))
     trained = training_bodies({"config": meta["config"], "task": meta["task"]})
