@@ -63,8 +63,11 @@ def morphologies_for(task_name: str, morphology: str | Sequence[str] | None) -> 
         return tuple(morphology)
     names: list[str] = []
     for m in (m.strip() for m in morphology.split(",")):
-        names += ALL_MORPHOLOGIES if m == "all" else [m] if m else []
-    return tuple(dict.fromkeys(names))
+        if m == "all":
+            names.extend(ALL_MORPHOLOGIES)
+        elif m:
+            names.append(m)
+    return tuple(dict.fromkeys(names))  # repeats dropped, first place kept
 
 
 def evaluate_policy_file(

@@ -123,8 +123,9 @@ class OpenAIES:
         f = check_fitness(fitness, self.popsize)
         half = self.popsize // 2
         ranks = centred_ranks(f)
-        if self.standardize_ranks and ranks.std() > 0:
-            ranks = ranks / ranks.std()
+        spread = ranks.std()
+        if self.standardize_ranks and spread > 0:
+            ranks = ranks / spread
         weights = (ranks[:half] - ranks[half:]).astype(np.float32)
         grad = (weights @ self._noise).astype(np.float64) / (self.popsize * self.sigma)
         self.theta += self.optimizer.step(self.ascent_direction(grad))
