@@ -310,3 +310,27 @@ def test_init_rules_warm_starts_from_a_policy_file_and_refuses_a_mismatch(tmp_pa
     wrong.write_text(TINY.format(g=1).replace("[8]", "[16]") + f"init_rules: {source}\n")
     with pytest.raises(ValueError, match=r"init_rules: .* needs \[28, 16, 8\]"):
         make_search(load_config(HebbianConfig, wrong), "ant", seed=9)
+
+
+def test_a_warm_started_run_resumes_and_exports_after_its_start_file_is_gone(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY.format(g=1))
+    common = ["--task", "ant", "--no-progress", "--backend", "serial"]
+    assert (
+        main(["hebbian", *common, "--config", str(config), "--seed", "1", "--run-dir", str(tmp_path / "a")])
+        == 0
+    )
+    source = tmp_path / "start.wrp"
+    (tmp_path / "a" / "best.wrp").rename(source)
+    warm = tmp_path / "warm.yaml"
+    warm.write_text(TINY.format(g=1) + f"init_rules: {source}\n")
+    run = tmp_path / "b"
+    assert main(["hebbian", *common, "--config", str(warm), "--seed", "2", "--run-dir", str(run)]) == 0
+    source.unlink()  # the checkpoint holds the search's state; the start file is not needed again
+    assert main(["resume", str(run), "--generations", "2", "--no-progress"]) == 0
+    assert load_checkpoint(run / "checkpoint.npz")["search"]["generation"] == 2
+    out = tmp_path / "mean.wrp"
+    assert (
+        main(["hebbian-export", str(run), "--which", "mean", "--out", str(out), "--backend", "serial"]) == 0
+    )
+    assert load_policy(out).n_params == 5 * (28 * 8 + 8 * 8)

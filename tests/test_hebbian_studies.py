@@ -11,7 +11,7 @@ import wann_ros.sim  # noqa: F401  (registers the envs)
 from training.builders import static_mlp
 from training.cli import main
 from training.episodes import run_episode
-from training.hebbian.bounded import parse_settings
+from training.hebbian.bounded import long_runner, parse_settings
 from training.hebbian.rollout import (
     FreezeAt,
     Saturate,
@@ -167,6 +167,40 @@ def test_lesion_zeroes_about_a_third_and_saturation_pins_actions(ant, policies):
     assert 0.25 < share < 0.42
     sat = Saturate(2, duration=3, value=1.0)
     assert np.all(sat.action(3, np.zeros(8)) == 1.0) and np.all(sat.action(5, np.zeros(8)) == 0.0)
+
+
+def test_lesion_choice_does_not_follow_the_env_start_state(ant, policies):
+    """The mask has its own stream: not the generator gymnasium hands the env on the same seed."""
+    policy = load_policy(policies[0])
+    policy.freeze()
+    ones = [np.ones_like(w) for w in policy.weights]
+    policy.weights = ones
+    ZeroWeights(0, 1 / 3, seed=4).before_step(0, policy, ant)
+    mask = policy.weights[0] == 0
+    env_stream = np.random.default_rng(4).random(ones[0].shape) < 1 / 3
+    assert not np.array_equal(mask, env_stream) and 0.25 < mask.mean() < 0.42
+
+
+class StepCounter:
+    """A policy whose weight norm is the number of steps it has taken."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def reset(self, seed: int) -> None:
+        self.steps = 0
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        self.steps += 1
+        return np.zeros(8)
+
+    def weight_norms(self) -> list[float]:
+        return [float(self.steps)]
+
+
+def test_norms_are_recorded_after_the_same_steps_as_the_distance(ant):
+    _, info = long_runner(StepCounter(), ant, 0, steps=60, record_every=20)
+    assert info["norms"].ravel().tolist() == [20.0, 40.0, 60.0] and info["distance_curve"].size == 3
 
 
 def test_recovery_steps_from_a_known_speed_profile():

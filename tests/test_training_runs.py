@@ -91,6 +91,12 @@ def test_config_rejects_unknown_keys_and_wrong_types(tmp_path):
     bad.write_text("strategy: sgd\n")
     with pytest.raises(ConfigError, match="strategy must be one of"):
         load_config(ESConfig, bad)
+    bad.write_text("max_steps: 0\n")
+    with pytest.raises(ConfigError, match="max_steps must be >= 1"):
+        load_config(ESConfig, bad)
+    bad.write_text("strategy: cma_es\nlr: 0.5\nmirrored_seeds: false\n")
+    with pytest.raises(ConfigError, match=r"uses only sigma.*\['lr', 'mirrored_seeds'\]"):
+        load_config(ESConfig, bad)
     bad.write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         load_config(ESConfig, bad)
@@ -317,3 +323,27 @@ def test_evaluate_refuses_a_file_that_is_no_policy(tmp_path, capsys):
     code = main(["evaluate", str(text), "--task", "toy", "--episodes", "1", "--out", str(tmp_path / "o")])
     assert code == 2
     assert "unrecognised policy file" in capsys.readouterr().err
+
+
+def test_resume_rewrites_a_lost_best_policy_and_keeps_a_new_total(tmp_path):
+    run = tmp_path / "run"
+    assert main(train_cmd(write_config(tmp_path, 2), run)[3:]) == 0
+    best = load_policy(run / "best.wrp").to_flat()
+    (run / "best.wrp").unlink()  # as if killed between the best policy and the checkpoint
+    assert main(["resume", str(run), "--generations", "3", "--no-progress"]) == 0
+    assert (run / "best.wrp").is_file() and log_rows(run) == 3
+    if load_checkpoint(run / "checkpoint.npz")["best_generation"] < 2:  # no better one in generation 3
+        np.testing.assert_array_equal(load_policy(run / "best.wrp").to_flat(), best)
+    assert json.loads((run / "run.json").read_text())["config"]["generations"] == 3
+    assert "generations: 3" in (run / "config.yaml").read_text()
+    assert main(["resume", str(run), "--no-progress"]) == 0  # nothing left: the new total was kept
+    assert log_rows(run) == 3
+
+
+@pytest.mark.parametrize(
+    "option", [["--checkpoint-every", "0"], ["--workers", "0"], ["--keep-checkpoints", "-1"]]
+)
+def test_bad_run_options_fail_before_the_run_directory_is_made(tmp_path, option, capsys):
+    run = tmp_path / "run"
+    assert main(train_cmd(write_config(tmp_path, 2), run, *option)[3:]) == 2
+    assert "must be >= " in capsys.readouterr().err and not run.exists()

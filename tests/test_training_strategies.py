@@ -152,6 +152,8 @@ def test_bad_input_is_refused_with_a_message():
         OpenAIES(np.zeros(3), 5)
     with pytest.raises(ValueError, match="optimizer"):
         OpenAIES(np.zeros(3), 4, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="floors may not exceed"):
+        OpenAIES(np.zeros(3), 4, lr=0.01, lr_min=0.1)
     es = OpenAIES(np.zeros(3), 4)
     with pytest.raises(RuntimeError, match="without a pending ask"):
         es.tell(np.zeros(4))

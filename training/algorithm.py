@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,9 @@ class Algorithm:
     """``config_cls`` must have a ``generations`` field; ``commands`` adds CLI subcommands named
     ``<name>-<something>`` (e.g. ``hebbian-table``), each ``main(argv) -> exit code``;
     ``saved_defaults`` fills keys that a saved run's config lacks (settings added after it was written)
-    with what that run did, so ``resume`` continues it unchanged."""
+    with what that run did, so ``resume`` continues it unchanged; ``start_keys`` are config keys read only
+    to build the starting point (a warm-start file), dropped by :meth:`restoring` because a checkpoint
+    replaces that point."""
 
     name: str
     config_cls: type
@@ -78,6 +80,12 @@ class Algorithm:
     summary: str = ""
     commands: dict[str, Callable[[list[str]], int]] = field(default_factory=dict)
     saved_defaults: dict[str, Any] = field(default_factory=dict)
+    start_keys: tuple[str, ...] = ()
+
+    def restoring(self, config: Any) -> Any:
+        """``config`` for a search about to load a checkpoint: the start keys unset (their files may
+        have moved since, or be relative to another directory)."""
+        return replace(config, **dict.fromkeys(self.start_keys))
 
 
 _REGISTRY: dict[str, Algorithm] = {}

@@ -28,7 +28,12 @@ def _execution_args(p: argparse.ArgumentParser, defaults: bool) -> None:
     p.add_argument("--backend", choices=BACKENDS, default="serial" if defaults else None)
     p.add_argument("--workers", type=int, default=None, help="worker processes/actors (default: all cores)")
     p.add_argument("--ray-address", default=None, help="join this Ray cluster instead of starting one")
-    p.add_argument("--generations", type=int, default=None, help="override the config's generations")
+    p.add_argument(
+        "--generations",
+        type=int,
+        default=None,
+        help="override the config's generations (resume: the new total, saved in the run directory)",
+    )
     p.add_argument("--checkpoint-every", type=int, default=1 if defaults else None, metavar="K")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar (the per-generation lines stay)")
     p.add_argument(
@@ -110,22 +115,28 @@ def resume(argv: list[str]) -> int:
     meta = run.meta()
     algorithm = get_algorithm(meta["algorithm"])
     config = from_dict(algorithm.config_cls, {**algorithm.saved_defaults, **meta["config"]})
-    if args.generations is not None:
-        config = dataclasses.replace(config, generations=args.generations)
     saved = meta["options"]
     options = RunOptions(
         seed=saved["seed"],
         backend=args.backend or saved["backend"],
         workers=args.workers if args.workers is not None else saved["workers"],
         ray_address=args.ray_address or saved["ray_address"],
-        checkpoint_every=args.checkpoint_every or saved["checkpoint_every"],
+        checkpoint_every=(
+            args.checkpoint_every if args.checkpoint_every is not None else saved["checkpoint_every"]
+        ),
         progress=not args.no_progress,
         keep_bests=args.keep_bests or saved.get("keep_bests", False),
         keep_checkpoints=(
             args.keep_checkpoints if args.keep_checkpoints is not None else saved.get("keep_checkpoints", 0)
         ),
     )
+    if args.generations is not None:  # saved, so that a later plain resume continues to the new total
+        config = dataclasses.replace(config, generations=args.generations)
+    if run.checkpoint.exists():
+        config = algorithm.restoring(config)
     search = algorithm.make_search(config, meta["task"], options.seed)
+    if args.generations is not None:
+        run.set_generations(args.generations)
     summary = run_search(search, run, options, resume=True)
     if summary.interrupted_by is None:
         _plot_quietly(run)

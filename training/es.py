@@ -50,8 +50,16 @@ class ESConfig:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         if self.generations < 1 or self.popsize < 2 or self.episodes < 1:
             raise ValueError("generations, episodes must be >= 1 and popsize >= 2")
-        if self.init_std < 0:
+        if not self.init_std >= 0:
             raise ValueError(f"init_std must be >= 0, got {self.init_std}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1 (or null: the env's), got {self.max_steps}")
+        if self.strategy == "cma_es":
+            defaults = ESConfig()
+            keys = [k for k in (*OpenAIES.CONFIG_KEYS, "mirrored_seeds") if k != "sigma"]
+            ignored = [k for k in keys if getattr(self, k) != getattr(defaults, k)]
+            if ignored:
+                raise ValueError(f"strategy cma_es uses only sigma of the OpenAI-ES keys; remove {ignored}")
 
 
 class ESSearch(Search):
@@ -61,7 +69,7 @@ class ESSearch(Search):
 
     def seed_keys(self, n_candidates: int) -> Sequence[int] | None:
         if self.config.mirrored_seeds and isinstance(self.strategy, OpenAIES):
-            return np.arange(n_candidates) % (n_candidates // 2)
+            return OpenAIES.pair_keys(n_candidates)
         return None
 
 

@@ -24,6 +24,7 @@ from training.checkpoint import load_checkpoint, save_checkpoint
 from training.evaluation import Evaluator
 from training.interrupt import Interrupted, check_stop, stop_on_signals
 from training.rundir import RunDir
+from training.strategies.base import nan_as_worst
 
 
 @dataclass
@@ -38,6 +39,16 @@ class RunOptions:
     progress: bool = True  # tqdm bar on stderr (the one-line log per generation is always printed)
     keep_bests: bool = False  # also keep every new best as bests/gen-NNNNN.wrp (not only the last)
     keep_checkpoints: int = 0  # also keep every K-th generation's checkpoint as checkpoints/gen-NNNNN.npz
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.keep_checkpoints < 0:
+            raise ValueError(
+                f"keep_checkpoints must be >= 0 (0: only the last checkpoint), got {self.keep_checkpoints}"
+            )
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
 
 
 @dataclass
@@ -94,10 +105,6 @@ class BestPolicyWriter:
 
 def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = False) -> RunSummary:
     """Run ``search`` to ``search.generations`` in ``run`` (continuing from its checkpoint if ``resume``)."""
-    if options.checkpoint_every < 1:
-        raise ValueError("checkpoint_every must be >= 1")
-    if options.keep_checkpoints < 0:
-        raise ValueError("keep_checkpoints must be >= 0 (0: keep only the last checkpoint)")
     rows: list[dict[str, Any]] = []
     best_generation: int | None = None
     if resume:  # the log is rewritten from the checkpoint: rows of a lost generation go
@@ -112,7 +119,7 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
     evaluator = Evaluator(search.task, backend, search.episodes, options.seed)
     in_process = getattr(backend, "in_process", False)  # else worker CPU is added from the episodes
     state = {"search": search.state_dict(), "log": list(rows), "best_generation": best_generation}
-    saved = {"checkpoint": True, "policy": True}
+    saved = {"checkpoint": True, "policy": best_generation is None or run.best_policy.exists()}
     bar = tqdm(
         total=search.generations,
         initial=search.generation,
@@ -130,7 +137,7 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
                 wall0, cpu0 = time.perf_counter(), time.process_time()
                 candidates = search.ask()
                 result = evaluator.evaluate(candidates, gen, search.seed_keys(len(candidates)))
-                f = np.where(np.isnan(result.fitness), -np.inf, result.fitness)
+                f = nan_as_worst(result.fitness)
                 complexity = search.complexity(candidates[int(np.argmax(f))])
                 search.tell(result)
                 best, best_fitness = search.best()
@@ -180,11 +187,15 @@ def run_search(search: Search, run: RunDir, options: RunOptions, resume: bool = 
 def _persist(
     run: RunDir, state: dict[str, Any], saved: dict[str, bool], writer: BestPolicyWriter, search: Search
 ) -> None:
-    """Write the checkpoint and (when it improved) the best policy of the last completed generation."""
-    if not saved["checkpoint"]:
-        save_checkpoint(run.checkpoint, state)
-        saved["checkpoint"] = True
+    """Write (when it improved) the best policy of the last completed generation, then the checkpoint.
+
+    In this order a kill between the two repeats the generation on resume, which rewrites the same
+    best policy, instead of leaving a checkpoint whose best policy was never written.
+    """
     if not saved["policy"] and state["best_generation"] is not None:
         best, fitness = search.best()
         writer.save(best, fitness, state["best_generation"])
         saved["policy"] = True
+    if not saved["checkpoint"]:
+        save_checkpoint(run.checkpoint, state)
+        saved["checkpoint"] = True

@@ -119,9 +119,7 @@ class RunDir:
             "python": sys.version.split()[0],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        atomic_write(run.path / "run.json", lambda f: f.write(json.dumps(meta, indent=2).encode()))
-        config_yaml = yaml.safe_dump(config, sort_keys=False).encode()
-        atomic_write(run.path / "config.yaml", lambda f: f.write(config_yaml))
+        run._write_meta(meta)
         run.write_log([])
         return run
 
@@ -134,6 +132,18 @@ class RunDir:
 
     def meta(self) -> dict[str, Any]:
         return json.loads((self.path / "run.json").read_text())
+
+    def set_generations(self, generations: int) -> None:
+        """Record a new total of generations in ``run.json`` and ``config.yaml`` (resume --generations)."""
+        meta = self.meta()
+        meta["config"]["generations"] = generations
+        self._write_meta(meta)
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        """``run.json`` and its config as ``config.yaml`` (atomically)."""
+        atomic_write(self.path / "run.json", lambda f: f.write(json.dumps(meta, indent=2).encode()))
+        config_yaml = yaml.safe_dump(meta["config"], sort_keys=False).encode()
+        atomic_write(self.path / "config.yaml", lambda f: f.write(config_yaml))
 
     def write_log(self, rows: list[dict[str, Any]]) -> None:
         """Replace ``log.csv`` with ``rows`` (atomically; used at creation and on resume)."""

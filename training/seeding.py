@@ -12,6 +12,13 @@ TRAIN_STREAM = 0  # episodes evaluated during a search
 EVAL_STREAM = 1  # episodes of the evaluation harness
 STRATEGY_STREAM = 2  # the strategy's sampling RNG
 POLICY_STREAM = 3  # a stateful policy's per-episode draws (kept apart from the env's stream)
+LESION_STREAM = 4  # the Hebbian lesion study's choice of weights to zero
+SWEEP_STREAM = 10  # WANN: episodes of the shared-weight sweep
+FINETUNE_STREAM = 11  # WANN: episodes of weight fine-tuning
+# WANN: fine-tuning's validation start states and the search's confirmation episodes share 12 (they
+# coincide only with generation 0's confirmation episodes); kept so published tuned results reproduce.
+VALIDATION_STREAM = CONFIRM_STREAM = 12
+WEIGHT_STREAM = 13  # WANN: the per-generation draw of shared weights
 
 
 def check_seed(seed: object) -> int:

@@ -22,7 +22,7 @@ from training.chromatic.warm_start import warm_start
 from training.evaluation import EvalResult
 from training.seeding import strategy_seed
 from training.strategies import OpenAIES
-from training.strategies.base import rng_from_state
+from training.strategies.base import nan_as_worst, rng_from_state
 from training.tasks import Task, make_task
 
 SWINGUP_BATCH = "training.chromatic.batch:evaluate_swingup"
@@ -94,10 +94,10 @@ class ChromaticSearch(Search):
         return self._pending
 
     def seed_keys(self, n_candidates: int) -> Sequence[int]:
-        return np.arange(n_candidates) % (n_candidates // 2)
+        return OpenAIES.pair_keys(n_candidates)
 
     def tell(self, result: EvalResult) -> None:
-        f = np.where(np.isnan(result.fitness), -np.inf, result.fitness)
+        f = nan_as_worst(result.fitness)
         half = len(f) // 2
         self.strategy.tell(result.fitness)
         pair = (f[:half] + f[half:]) / 2

@@ -10,6 +10,11 @@ from training.hebbian.search import make_search
 
 ALGORITHM = register(
     Algorithm(
-        "hebbian", HebbianConfig, make_search, "Hebbian ABCD rules on random weights, OpenAI-ES", COMMANDS
+        "hebbian",
+        HebbianConfig,
+        make_search,
+        "Hebbian ABCD rules on random weights, OpenAI-ES",
+        COMMANDS,
+        start_keys=("init_rules",),
     )
 )

@@ -57,9 +57,8 @@ def run_policy(run_dir: Path, which: str, checkpoint: Path | None = None) -> tup
     if vector is None:
         raise ValueError(f"{run_dir}: the run has no best sample yet")
     algorithm = get_algorithm(meta["algorithm"])
-    search = algorithm.make_search(
-        from_dict(algorithm.config_cls, meta["config"]), meta["task"], meta["options"]["seed"]
-    )
+    config = algorithm.restoring(from_dict(algorithm.config_cls, meta["config"]))
+    search = algorithm.make_search(config, meta["task"], meta["options"]["seed"])
     env = search.task.make_env(0)
     try:
         policy = search.task.build_policy(np.asarray(vector, dtype=np.float64), env)

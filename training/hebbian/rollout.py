@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from training.seeding import policy_seed
+from training.seeding import LESION_STREAM, policy_seed
 
 
 class Intervention:
@@ -41,7 +41,10 @@ class FreezeAt(Intervention):
 
 @dataclass
 class ZeroWeights(Intervention):
-    """At step ``step`` set a random ``fraction`` of every layer's weights to zero (drawn from ``seed``)."""
+    """At step ``step`` set a random ``fraction`` of every layer's weights to zero.
+
+    The choice is drawn from ``seed``'s own stream, independent of the env's start state on that seed.
+    """
 
     step: int
     fraction: float = 1 / 3
@@ -50,7 +53,7 @@ class ZeroWeights(Intervention):
     def before_step(self, t: int, policy: Any, env: Any) -> None:
         if t != self.step:
             return
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(LESION_STREAM,)))
         lesioned = []
         for w in policy.weights:
             w[rng.random(w.shape) < self.fraction] = 0.0
@@ -95,18 +98,6 @@ class Trace:
     distance_m: float = 0.0
     finite: bool = True
 
-    def as_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "steps": len(self.progress),
-            "distance_m": self.distance_m,
-            "finite": self.finite,
-            "progress": np.asarray(self.progress),
-            "norms": np.asarray(self.norms),
-        }
-        if self.weights:
-            info["weights"] = np.stack(self.weights)
-        return info
-
 
 def flat_weights(policy: Any) -> np.ndarray:
     """All layers' current weights as one float32 vector."""
@@ -139,7 +130,7 @@ def trace_episode(
             a = iv.action(t, a)
         obs, reward, terminated, truncated, info = env.step(a)
         trace.progress.append(float(reward))
-        if has_norms and t % norm_stride == 0:
+        if has_norms and (t + 1) % norm_stride == 0:  # the norms after t + 1 steps
             trace.norms.append(policy.weight_norms())
         t += 1
         if terminated or truncated:

@@ -50,7 +50,7 @@ class HebbianSearch(Search):
 
     def seed_keys(self, n_candidates: int) -> Sequence[int] | None:
         if self.config.mirrored_seeds:
-            return np.arange(n_candidates) % (n_candidates // 2)
+            return OpenAIES.pair_keys(n_candidates)
         return None
 
 

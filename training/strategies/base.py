@@ -52,6 +52,12 @@ def check_fitness(fitness: Any, popsize: int) -> np.ndarray:
         raise ValueError(f"tell: expected {popsize} fitness values, got shape {f.shape}")
     if np.any(np.isposinf(f)):
         raise ValueError("tell: fitness contains +inf")
+    return nan_as_worst(f)
+
+
+def nan_as_worst(fitness: Any) -> np.ndarray:
+    """``fitness`` as floats with NaN (a diverged episode) replaced by ``-inf``, the worst value."""
+    f = np.asarray(fitness, dtype=np.float64)
     return np.where(np.isnan(f), -np.inf, f)
 
 

@@ -73,6 +73,11 @@ class OpenAIES:
                 raise ValueError(f"OpenAIES: {name} must be in (0, 1], got {value}")
         if weight_decay < 0 or sigma_min < 0 or lr_min < 0:
             raise ValueError("OpenAIES: weight_decay, sigma_min and lr_min must be >= 0")
+        if sigma_min > sigma or lr_min > lr:
+            raise ValueError(
+                f"OpenAIES: the floors may not exceed the start values "
+                f"(sigma_min {sigma_min} > sigma {sigma} or lr_min {lr_min} > lr {lr})"
+            )
         self.popsize = popsize
         self.dim = theta.size
         self.theta = theta
@@ -92,6 +97,11 @@ class OpenAIES:
         self._noise = np.empty((half, self.dim), dtype=np.float32)
         self._candidates = np.empty((popsize, self.dim), dtype=np.float32)
         self._asked = False
+
+    @staticmethod
+    def pair_keys(popsize: int) -> np.ndarray:
+        """Episode keys that give candidate ``i`` and its mirror ``i + popsize / 2`` the same episodes."""
+        return np.arange(popsize) % (popsize // 2)
 
     @property
     def mean(self) -> np.ndarray:

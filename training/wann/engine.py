@@ -19,6 +19,7 @@ from training.algorithm import Search
 from training.backends.serial import SerialBackend
 from training.builders import policy_spec_for
 from training.evaluation import EvalResult, Evaluator
+from training.seeding import CONFIRM_STREAM, WEIGHT_STREAM, strategy_seed
 from training.tasks import Task, make_task
 from training.wann.config import WannConfig
 from training.wann.genome import Genome
@@ -26,8 +27,6 @@ from training.wann.policy import swingup_spec, to_policy
 from training.wann.search import WannSearch
 from training.wann.swingup_eval import N_INPUTS, N_OUTPUTS
 from wann_ros.policies.wann import WannPolicy
-
-CONFIRM_STREAM, WEIGHT_STREAM = 12, 13
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class WannRunSearch(Search):
     """:class:`WannSearch` as the engine's :class:`Search` (see the module docstring)."""
 
     def __init__(self, config: WannConfig, task: Task, n_in: int, n_out: int, seed: int) -> None:
-        strategy = WannSearch(config, n_in, n_out, np.random.SeedSequence(seed, spawn_key=(2,)))
+        strategy = WannSearch(config, n_in, n_out, strategy_seed(seed))
         super().__init__(strategy, task, config.n_reps, config.generations)
         self.wann: WannSearch = strategy
         self.config, self.seed = config, seed

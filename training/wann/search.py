@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from training.strategies.base import rng_from_state
+from training.strategies.base import nan_as_worst, rng_from_state
 from training.wann.config import WannConfig
 from training.wann.genome import Genome, minimal
 from training.wann.operators import mutate
@@ -75,7 +75,7 @@ class WannSearch:
             raise ValueError(f"tell: expected returns of shape {shape} for the last ask, got {r.shape}")
         if np.any(np.isposinf(r)):
             raise ValueError("tell: returns contain +inf")
-        r = np.where(np.isnan(r), -np.inf, r)
+        r = nan_as_worst(r)
         self.fitness, self.peak = r.mean(axis=1), r.max(axis=1)
         self._told = True
         self.generation += 1

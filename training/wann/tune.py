@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from training.seeding import EVAL_STREAM, episode_seed
+from training.seeding import EVAL_STREAM, FINETUNE_STREAM, SWEEP_STREAM, VALIDATION_STREAM, episode_seed
 from training.strategies import CMAES, OpenAIES
 from training.wann.genome import Genome
 from training.wann.swingup_eval import rollout
 
-SWEEP_STREAM, FINETUNE_STREAM, VALIDATION_STREAM, TABLE_STREAM = 10, 11, 12, EVAL_STREAM
+TABLE_STREAM = EVAL_STREAM
 WEIGHT_RANGE = (-2.0, 2.0)
 FINETUNE_STRATEGIES = ("openai-es", "cma")
 
