@@ -4,8 +4,10 @@
     ros2 launch wann_ros quadruped.launch.py policy:=/path/to/policy.wrp robot:=ant
 
 Arguments: robot (ant | a1; picks config/<robot>.yaml), policy, damage, damage_time (sim seconds),
-gui, use_sim_time, rate (Hz, 0 = the policy's), lockstep, trigger, record, bag (output directory), seed,
-knobs (sim-to-real knobs for the simulator, a YAML mapping: knobs:="{latency_steps: 2, gravity_tilt: 0.1}").
+gui, use_sim_time, rate (the controller's, Hz, 0 = the policy's; the simulator steps at the robot's control
+period), lockstep, trigger, record, bag (output directory), seed, knobs (sim-to-real knobs for the
+simulator, a YAML mapping: knobs:="{latency_steps: 2, gravity_tilt: 0.1}"). Numbers may be written as
+integers (damage_time:=10, rate:=50). A bad damage stops the simulator at start-up (exit code 2).
 """
 
 import os
@@ -29,7 +31,7 @@ ARGUMENTS = (
     ("damage_time", "0.0", "sim time (s) at which `damage` is applied"),
     ("gui", "false", "open the pybullet GUI"),
     ("use_sim_time", "true", "nodes follow /clock from the simulator"),
-    ("rate", "0.0", "control rate in Hz for both nodes (0 = the policy's / robot's own)"),
+    ("rate", "0.0", "the controller's rate in Hz (0 = the policy's own); the simulator keeps the robot's"),
     ("lockstep", "false", "the simulator waits for each step's command: deterministic runs"),
     (
         "trigger",
@@ -46,12 +48,7 @@ ARGUMENTS = (
 def generate_launch_description() -> LaunchDescription:
     arg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
     config = [CONFIG_DIR + os.sep, arg["robot"], ".yaml"]  # a parameter file named by substitutions
-    common = {
-        "use_sim_time": arg["use_sim_time"],
-        "rate": arg["rate"],
-        "lockstep": arg["lockstep"],
-        "seed": arg["seed"],
-    }
+    common = {"use_sim_time": arg["use_sim_time"], "lockstep": arg["lockstep"], "seed": arg["seed"]}
     sim = Node(
         package="wann_ros",
         executable="sim_node",
@@ -75,7 +72,11 @@ def generate_launch_description() -> LaunchDescription:
         executable="controller_node",
         name="controller",
         output="screen",
-        parameters=[config, common, {"policy": arg["policy"], "trigger": arg["trigger"]}],
+        parameters=[
+            config,
+            common,
+            {"policy": arg["policy"], "trigger": arg["trigger"], "rate": arg["rate"]},
+        ],
     )
     recorder = Node(
         package="wann_ros",

@@ -17,18 +17,6 @@ pytestmark = pytest.mark.ros
 isolate_ros_domain()
 
 
-@pytest.fixture(scope="module")
-def ros():
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    rclpy.init(args=[])
-    executor = SingleThreadedExecutor()
-    yield executor
-    executor.shutdown()
-    rclpy.try_shutdown()
-
-
 def test_sensor_messages_become_tuples_of_floats():
     from wann_ros.nodes import ros_msgs
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.ros_helpers import ant_hebbian
-from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
+from wann_ros.nodes.control_loop import POLICY_ERROR, ControlLoop, LoopConfig
 from wann_ros.nodes.safety import (
     EStop,
     SafeCommand,
@@ -17,7 +17,8 @@ from wann_ros.nodes.safety import (
     Watchdog,
 )
 from wann_ros.nodes.sensors import SensorCache, SpecMismatchError, check_joint_names, inputs_for
-from wann_ros.policies.spec import finite
+from wann_ros.policies.hebbian import HebbianPolicy, hebbian_param_count
+from wann_ros.policies.spec import PolicySpec, PolicySpecError, Provenance, finite
 from wann_ros.sim import robot_specs as rs
 
 ANT = rs.ant_action_spec()
@@ -191,3 +192,127 @@ def test_control_loop_adapts_hebbian_weights_and_reset_redraws():
     assert loop.policy.weight_norms() != w0
     loop.reset(0)
     assert loop.policy.weight_norms() == w0
+
+
+def _feed(loop: ControlLoop, now: float) -> None:
+    for k in loop.required:
+        loop.watchdog.feed(k, now)
+
+
+def _bad_imu(loop: ControlLoop) -> None:
+    assert not loop.sensors.update_imu([np.nan, 0, 0, 1], [0, 0, 0])
+
+
+def _good_imu(loop: ControlLoop) -> None:
+    assert loop.sensors.update_imu([0, 0, 0, 1.0], [0, 0, 0])
+
+
+def test_soft_start_begins_when_the_first_active_step_sees_a_rejected_value():
+    loop = _fed_loop(soft_start=1.0)
+    assert loop.step(0.0).source == "inactive"
+    loop.activate()
+    _bad_imu(loop)
+    assert loop.step(0.0).source == "rejected sensor values: imu"
+    _good_imu(loop)
+    _feed(loop, 0.5)
+    assert loop.step(0.5).source == "ramp"  # the ramp starts here ...
+    _feed(loop, 1.0)
+    assert loop.step(1.0).source == "ramp"
+    _feed(loop, 1.6)
+    assert loop.step(1.6).source == "policy"  # ... and ends one soft_start later
+
+
+def test_soft_start_after_estop_release_even_with_a_rejected_value_between():
+    loop = _fed_loop(soft_start=1.0)
+    loop.activate()
+    for t in (0.0, 0.1, 1.2):
+        _feed(loop, t)
+        loop.step(t)
+    assert loop.last_source == "policy"
+    loop.estop.engage("test")
+    assert loop.step(1.2).source == "estop: test"
+    _bad_imu(loop)
+    loop.estop.release()
+    assert loop.step(1.2).source == "rejected sensor values: imu"
+    _good_imu(loop)
+    back = loop.step(1.25)
+    assert back.source == "ramp"  # not straight to the full policy command
+    np.testing.assert_allclose(back.command, loop.gate(loop.safe_command()))  # ramp fraction 0
+
+
+def test_non_finite_policy_holds_then_sends_the_safe_command():
+    loop = _fed_loop(soft_start=0.5, input_timeout=0.25, safe_kd=1.0)
+    loop.activate()
+    _feed(loop, 1.0)
+    assert loop.step(0.0).source == "ramp" and loop.step(1.0).source == "policy"
+    driving = loop.gate.last
+    act = loop.policy.act
+    loop.policy.act = lambda obs, **kw: np.full(8, np.nan)
+    for t in (1.0, 1.1, 1.2):
+        _feed(loop, t)
+        held = loop.step(t)
+        assert held.source == "non-finite policy action" and held.command == driving
+    _feed(loop, 1.3)
+    safe = loop.step(1.3)  # 0.3 s > input_timeout of NaN actions
+    assert safe.source == "non-finite policy action for > 0.25 s: safe command"
+    np.testing.assert_allclose(safe.command, -0.5)  # damping: -kd * 0.5 rad/s
+    loop.policy.act = act
+    _feed(loop, 1.35)
+    assert loop.step(1.35).source == "ramp"  # and the policy ramps in again
+    assert loop.step(1.4).source == "ramp"
+    loop.policy.act = lambda obs, **kw: np.full(8, np.inf)
+    assert loop.step(1.45).source == "non-finite policy action"  # a new failure: held again first
+
+
+def test_policy_or_observation_errors_give_the_safe_command_at_once():
+    loop = _fed_loop(soft_start=0.0)
+    loop.activate()
+    assert loop.step(0.0).source == "policy"
+
+    def broken(obs, **kw):
+        raise RuntimeError("boom")
+
+    loop.policy.act = broken
+    r = loop.step(0.01)
+    assert r.source == f"{POLICY_ERROR}: RuntimeError: boom"
+    np.testing.assert_allclose(r.command, -0.5)
+    assert loop.sensors.update_contacts([1.0, 0.0])  # two feet on a policy that reads four
+    r = loop.step(0.02)
+    assert r.source.startswith(f"{POLICY_ERROR}: PolicySpecError: observation term 'foot_contacts'")
+    np.testing.assert_allclose(r.command, -0.5)
+
+
+def test_check_policy_finds_a_sensor_size_mismatch_before_the_first_tick():
+    loop = ControlLoop(ant_hebbian(3), LoopConfig(), rs.ANT_CONTROL_PERIOD)
+    assert not loop.check_policy()  # nothing to build an observation from yet: not checked
+    loop = _fed_loop()
+    assert loop.check_policy()
+    loop.sensors.update_contacts([1.0, 0.0])
+    with pytest.raises(PolicySpecError, match="'foot_contacts' produced 2 values but the spec says 4"):
+        loop.check_policy()
+
+
+def test_loop_uses_the_estop_it_is_given():
+    estop = EStop()
+    estop.engage("kept")
+    loop = ControlLoop(ant_hebbian(3), LoopConfig(), rs.ANT_CONTROL_PERIOD, estop)
+    loop.activate()
+    assert loop.step(0.0).source == "estop: kept"
+
+
+def _a1_loop() -> ControlLoop:
+    layers = (rs.a1_observation_spec().size, 8, len(rs.A1_JOINTS))
+    spec = PolicySpec("hebbian", rs.a1_observation_spec(), A1, 0.02, Provenance(task="test", seed=0))
+    rules = np.random.default_rng(0).normal(0.0, 0.1, hebbian_param_count(layers))
+    return ControlLoop(HebbianPolicy.from_flat(rules, layers, spec), LoopConfig(safe_mode="hold"), 0.02)
+
+
+def test_safe_command_without_a_good_joint_state_is_the_nominal_pose():
+    loop = _a1_loop()
+    assert loop.sensors.joint_pos is None and loop.sensors.joint_vel is None
+    assert not loop.sensors.update_joints(rs.A1_JOINTS, np.full(12, np.nan), np.zeros(12))
+    assert loop.sensors.joint_pos is None  # a rejected message makes up no positions
+    np.testing.assert_allclose(loop.step(0.0).command, A1.offset)  # not clip(0): the default pose
+    pose = np.array(rs.A1_DEFAULT_POSE) + 0.1
+    assert loop.sensors.update_joints(rs.A1_JOINTS, pose, np.zeros(12))
+    np.testing.assert_allclose(loop.step(0.1).command, np.clip(pose, A1.lower, A1.upper))  # hold here

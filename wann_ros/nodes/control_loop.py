@@ -1,8 +1,10 @@
 """One control step of the controller node, ROS-free: sensors -> observation -> policy -> safe command.
 
 ``ControlLoop.step(now)`` decides, in this order: e-stop, inactive, stale inputs (watchdog), rejected
-sensor values (hold the last command), then runs the policy, ramps it in after activation (soft start)
-and passes the result through the ``SafetyGate``. The node only converts messages and calls this.
+sensor values (hold the last command), then runs the policy, ramps it in after every safe command (soft
+start) and passes the result through the ``SafetyGate``. A policy step that yields NaN/inf holds the last
+command for up to ``input_timeout``, then sends the safe command; one that raises sends it at once. The
+node only converts messages and calls this.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wann_ros.nodes.safety import EStop, SafeCommand, SafetyGate, SoftStart, Watchdog
-from wann_ros.nodes.sensors import SensorCache, inputs_for
+from wann_ros.nodes.sensors import SensorCache, SpecMismatchError, inputs_for
 from wann_ros.policies.base import Policy
 from wann_ros.policies.spec import all_finite
 from wann_ros.sim.observation import compile_observation, required_inputs
@@ -28,6 +30,9 @@ class LoopConfig:
     soft_start: float = 1.0
     input_timeout: float = 0.25
     input_timeouts: dict[str, float] = field(default_factory=dict)
+
+
+POLICY_ERROR = "policy error"  # the source of a step whose observation or policy raised
 
 
 @dataclass
@@ -76,9 +81,12 @@ class LoopStats:
 
 
 class ControlLoop:
-    """Runs a policy on a ``SensorCache`` with every safety rule applied; times are in seconds."""
+    """Runs a policy on a ``SensorCache`` with every safety rule applied; times are in seconds.
 
-    def __init__(self, policy: Policy, config: LoopConfig, period: float) -> None:
+    ``estop`` is the node's: a latched e-stop outlives the loop (cleanup and configure make a new one).
+    """
+
+    def __init__(self, policy: Policy, config: LoopConfig, period: float, estop: EStop | None = None) -> None:
         spec = policy.spec
         self.policy = policy
         self.spec = spec
@@ -90,8 +98,11 @@ class ControlLoop:
         self.watchdog = Watchdog(timeouts)
         self.safe = SafeCommand(spec.action, config.safe_mode, config.safe_kd)
         self.gate = SafetyGate(spec.action, self.safe(None, None))
-        self.estop = EStop()
+        self.estop = EStop() if estop is None else estop
         self.soft_start = SoftStart(config.soft_start)
+        self.hold_timeout = config.input_timeout  # a failing policy's last command is held this long
+        self.failing_since: float | None = None  # first of the consecutive non-finite policy steps
+        self.needs_ramp = True  # set by every safe command; the next policy step starts the soft start
         self.active = False
         self.stats = LoopStats(period)
         self.prev_action = np.zeros(spec.action.size)
@@ -102,6 +113,8 @@ class ControlLoop:
     def activate(self) -> None:
         """Let the policy drive; the first step ramps in from the safe command (soft start)."""
         self.active = True
+        self.needs_ramp = True
+        self.failing_since = None
 
     def deactivate(self) -> None:
         self.active = False
@@ -114,21 +127,33 @@ class ControlLoop:
     def safe_command(self) -> np.ndarray:
         return self.safe(self.sensors.joint_pos, self.sensors.joint_vel)
 
+    def check_policy(self) -> bool:
+        """One observation and one policy step on the current sensor values, so that a policy that cannot
+        run on this robot (e.g. a term of the wrong size) raises now rather than at its first tick. False
+        (nothing checked) while a required input has no good value. The step may change the policy's
+        state: ``reset`` it afterwards."""
+        if any(self.sensors.count[k] == 0 for k in self.required):
+            return False
+        action = np.asarray(self.policy.act(self._observation()))
+        if action.shape != (self.spec.action.size,):
+            raise SpecMismatchError(
+                f"the policy gives {action.shape} actions, its spec {self.spec.action.size} joints"
+            )
+        return True
+
     def step(self, now: float) -> StepResult:
         self.stats.tick(time.perf_counter())
         stale = self.watchdog.stale(now)
         bad = [k for k in self.required if self.sensors.bad[k]]
         if self.estop.engaged:
-            result = StepResult(self.gate(self.safe_command()), f"estop: {self.estop.reason}")
+            result = self._safe(f"estop: {self.estop.reason}")
         elif not self.active:
-            result = StepResult(self.gate(self.safe_command()), "inactive")
+            result = self._safe("inactive")
         elif stale:
-            result = StepResult(self.gate(self.safe_command()), "stale: " + ", ".join(stale))
+            result = self._safe("stale: " + ", ".join(stale))
         elif bad:
             result = StepResult(self.gate.last, "rejected sensor values: " + ", ".join(bad))
         else:
-            if self.last_source not in ("policy", "ramp") and not self.last_source.startswith("rejected"):
-                self.soft_start.start(now)  # coming back from a safe command: ramp in again
             result = self._run_policy(now)
         if result.source == "policy":
             self.safe.release()
@@ -141,17 +166,41 @@ class ControlLoop:
         if self._act_kwargs:
             self.policy.finish_update()
 
-    def _run_policy(self, now: float) -> StepResult:
+    def _safe(self, source: str, inference_s: float = 0.0) -> StepResult:
+        """The safe command; the policy ramps in again when it next takes over."""
+        self.needs_ramp = True
+        return StepResult(self.gate(self.safe_command()), source, inference_s)
+
+    def _failed(self, now: float, why: str, inference_s: float = 0.0) -> StepResult:
+        """A policy step without a usable action: hold the last command, the safe one once the failures
+        have lasted longer than ``input_timeout``."""
+        if self.failing_since is None:
+            self.failing_since = now
+        if now - self.failing_since > self.hold_timeout:
+            return self._safe(f"{why} for > {self.hold_timeout:g} s: safe command", inference_s)
+        return StepResult(self.gate.last, why, inference_s)
+
+    def _observation(self) -> np.ndarray:
         # float32, as the gymnasium envs hand observations to policies in training
-        obs = self.build_observation(self.sensors.robot_state(self.prev_action)).astype(np.float32)
-        if not all_finite(obs):
-            return StepResult(self.gate.last, "non-finite observation")
-        t0 = time.perf_counter()
-        action = np.asarray(self.policy.act(obs, **self._act_kwargs), dtype=np.float64)
+        return self.build_observation(self.sensors.robot_state(self.prev_action)).astype(np.float32)
+
+    def _run_policy(self, now: float) -> StepResult:
+        if self.needs_ramp:  # coming back from a safe command: ramp in again
+            self.soft_start.start(now)
+            self.needs_ramp = False
+        try:
+            obs = self._observation()
+            if not all_finite(obs):
+                return self._failed(now, "non-finite observation")
+            t0 = time.perf_counter()
+            action = np.asarray(self.policy.act(obs, **self._act_kwargs), dtype=np.float64)
+        except Exception as exc:  # a policy that cannot run must not stop the loop: the safe command
+            return self._safe(f"{POLICY_ERROR}: {type(exc).__name__}: {exc}")
         dt = time.perf_counter() - t0
         self.stats.record_inference(dt)
         if action.shape != (self.spec.action.size,) or not all_finite(action):
-            return StepResult(self.gate.last, "non-finite policy action", dt)
+            return self._failed(now, "non-finite policy action", dt)
+        self.failing_since = None
         self.prev_action = action
         command = self.spec.action.to_command(action)
         ramp = self.soft_start.fraction(now) < 1.0

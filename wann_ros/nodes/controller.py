@@ -7,7 +7,10 @@ default: a timer on the node clock, so ``use_sim_time`` is honoured; ``trigger: 
 each complete set of sensor messages, as soon as it is complete) runs
 ``ControlLoop.step`` and publishes a ``Float64MultiArray`` in the policy's joint order on
 ``/joint_group_<mode>_controller/commands``. deactivate: the safe command. ``~/estop`` (SetBool) latches
-the safe command; ``~/reset`` (Trigger) redraws a Hebbian policy's weights; ``plasticity`` freezes them.
+the safe command (until released, through cleanup and configure too); ``~/reset`` (Trigger) redraws a
+Hebbian policy's weights; ``plasticity`` (true / false, "" = as the policy file says) freezes them.
+SIGINT or SIGTERM: the safe command goes out (and is acknowledged by its subscribers, up to a second),
+then the node shuts down.
 
 The sensor subscriptions, the ``/estop`` topic, the control timer and the command publisher live on a
 second, lean node, ``<name>_io`` (no parameter services, one QoS event handler per subscription), spun
@@ -21,7 +24,8 @@ control loop at the same time.
 from __future__ import annotations
 
 import contextlib
-import signal
+import hashlib
+import math
 import sys
 import threading
 import time
@@ -31,6 +35,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.clock import Clock, ClockType
+from rclpy.duration import Duration
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.executors import Executor, ExternalShutdownException, ShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
@@ -40,43 +45,74 @@ from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Bool, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 
-from wann_ros.formats import file_sha256, load_policy
+from wann_ros.formats import read_file_bytes, read_policy_bytes
 from wann_ros.nodes import ros_msgs
-from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
-from wann_ros.nodes.executors import make_executor, spin_until_shutdown
+from wann_ros.nodes.control_loop import POLICY_ERROR, ControlLoop, LoopConfig
+from wann_ros.nodes.executors import init_ros, make_executor, spin_until_shutdown
+from wann_ros.nodes.params import PARAMETER_ERRORS, ParameterError, as_number, number_parameter
 from wann_ros.nodes.processes import parse_cpus, pin_process
+from wann_ros.nodes.safety import EStop
 from wann_ros.nodes.sensors import INPUTS, SpecMismatchError, check_joint_names
+from wann_ros.policies.base import Policy
 
 EXIT_REFUSED = 2
 TRIGGERS = ("timer", "sensors")
 DEFAULT_SAFE_MODE = {"effort": "damping", "position": "hold", "velocity": "zero"}
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+FLOAT_PARAMS = {  # name -> default; an integer value (``-p rate:=50``) is taken as well
+    "rate": 0.0,  # Hz; 0 = the policy's own control rate
+    "safe_kd": 1.0,
+    "soft_start": 1.0,
+    "input_timeout": 0.25,
+    **{f"{name}_timeout": 0.0 for name in INPUTS},  # 0 = input_timeout
+    "startup_timeout": 5.0,
+    "diagnostics_period": 1.0,
+}
+CONFIGURE_PARAMS = (*FLOAT_PARAMS, "policy", "safe_mode", "command_topic")  # read at configure only
+START_PARAMS = ("lockstep", "trigger", "autostart", "cpu_affinity", "io_executor")  # read at start-up only
+ACK_TIMEOUT = Duration(seconds=1.0)  # how long the last safe command waits for its subscribers' acks
+
+
+def plasticity_override(value: object) -> bool | None:
+    """The ``plasticity`` parameter: true/false override the policy file's ``frozen``; "" keeps it (None)."""
+    if isinstance(value, bool):
+        return value
+    if value == "":
+        return None
+    raise ParameterError(f"plasticity must be true, false or '' (as the policy file says), got {value!r}")
+
+
+def _positive(name: str, value: float, unit: str) -> float:
+    """``value`` if it is a finite number > 0; ParameterError naming ``name`` otherwise."""
+    if not (math.isfinite(value) and value > 0):
+        raise ParameterError(f"{name} must be > 0 {unit}, got {value:g}")
+    return value
 
 
 class ControllerNode(LifecycleNode):
-    def __init__(self, name: str = "controller", **kwargs) -> None:
+    def __init__(self, name: str = "controller", stopping: threading.Event | None = None, **kwargs) -> None:
+        """``stopping``: set by a stop signal (cuts the wait for the sensors at configure short).
+        A parameter of the wrong type raises ParameterError or InvalidParameterTypeException."""
         super().__init__(name, **kwargs)
         p = self.declare_parameter
         p("policy", "")
-        p("rate", 0.0)  # Hz; 0 = the policy's own control rate
         p("seed", 0)
-        p("plasticity", True)
+        p("plasticity", "", ParameterDescriptor(dynamic_typing=True))  # true | false | "" (as the file says)
+        plasticity_override(self._param("plasticity"))
         p("safe_mode", "")  # zero | damping | hold; "" = damping for effort, hold for position
-        p("safe_kd", 1.0)
-        p("soft_start", 1.0)
-        p("input_timeout", 0.25)
-        for name_ in INPUTS:
-            p(f"{name_}_timeout", 0.0)  # 0 = input_timeout
-        p("startup_timeout", 5.0)
+        for name_, default in FLOAT_PARAMS.items():
+            number_parameter(self, name_, default)
         p("lockstep", False)  # the simulator waits for each command: tick on sensors, time from their stamps
         p("trigger", "timer")  # timer | sensors (one tick per complete sensor set, at the robot's rate)
         p("autostart", True)
         p("command_topic", "")  # "" = /joint_group_<mode>_controller/commands
-        p("diagnostics_period", 1.0)
         # e.g. "1" or "2,3": pin the node's threads to these CPUs (a core of its own on a robot)
         p("cpu_affinity", "", ParameterDescriptor(dynamic_typing=True))
         p("io_executor", "events")  # events (rclpy's EventsExecutor) | wait_set (SingleThreadedExecutor)
+        self.stopping = stopping or threading.Event()
+        self.estop = EStop()  # the node's, so that a latched e-stop survives cleanup and configure
         self.loop: ControlLoop | None = None
+        self.file_frozen = False  # the loaded policy file's own ``frozen``
         self.sha256 = ""
         self.state_label = "unconfigured"
         self.resets = 0
@@ -124,6 +160,10 @@ class ControllerNode(LifecycleNode):
     def _param(self, name: str):
         return self.get_parameter(name).value
 
+    def _number(self, name: str) -> float:
+        """A parameter of FLOAT_PARAMS (checked when it was set) as a float."""
+        return float(self._param(name))
+
     def _on_incompatible_qos(self, topic: str, event) -> None:
         policy = getattr(event.last_policy_kind, "name", event.last_policy_kind)
         self.get_logger().warning(
@@ -142,7 +182,7 @@ class ControllerNode(LifecycleNode):
             self.arrivals[name] += 1
             self.fresh[name] = True
             if stamp is not None and self.lockstep:
-                self.lockstep_stamp = max(self.lockstep_stamp, stamp)
+                self.lockstep_stamp = stamp  # the simulator's time: back to 0 after a /sim/reset
             now = self._now()
             self.latest[name] = (msg, now)
             if self.loop is None:
@@ -196,6 +236,8 @@ class ControllerNode(LifecycleNode):
         self.cmd_msg.data = result.command  # one message object, refilled every tick
         self.cmd_pub.publish(self.cmd_msg)
         self.loop.finish_step()  # e.g. the Hebbian weight update, off the sensor-to-command path
+        if result.source.startswith(POLICY_ERROR):
+            self.get_logger().error(f"{result.source}: safe command", throttle_duration_sec=1.0)
 
     def _on_timer(self) -> None:
         with self.lock:
@@ -211,7 +253,11 @@ class ControllerNode(LifecycleNode):
 
     def _publish_safe_now(self) -> None:
         """The safe command at once, not at the next tick (not in lock-step: one command per sim step)."""
-        if self.loop is not None and self.cmd_pub is not None and not self.lockstep:
+        if not self.lockstep:
+            self._publish_safe()
+
+    def _publish_safe(self) -> None:
+        if self.loop is not None and self.cmd_pub is not None:
             self.cmd_pub.publish(ros_msgs.array_msg(self.loop.gate(self.loop.safe_command())))
 
     def _publish_diagnostics(self) -> None:
@@ -253,65 +299,84 @@ class ControllerNode(LifecycleNode):
     # ---- lifecycle -----------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         path = self._param("policy")
-        log = self.get_logger()
-        try:
-            if not path:
-                raise SpecMismatchError("parameter 'policy' is empty: name a policy file")
-            policy = load_policy(path)
-            spec = policy.spec
-            rate = self._param("rate") or 1.0 / spec.control_period
-            if not rate > 0:
-                raise SpecMismatchError(f"rate must be > 0 Hz, got {rate}")
-            if self.trigger not in TRIGGERS:
-                raise SpecMismatchError(f"trigger must be one of {TRIGGERS}, got {self.trigger!r}")
-            mode = self._param("safe_mode") or DEFAULT_SAFE_MODE[spec.action.mode]
-            timeouts = {k: self._param(f"{k}_timeout") for k in INPUTS if self._param(f"{k}_timeout") > 0}
-            config = LoopConfig(
-                mode,
-                self._param("safe_kd"),
-                self._param("soft_start"),
-                self._param("input_timeout"),
-                timeouts,
-            )
-            loop = ControlLoop(policy, config, 1.0 / rate)
-            self._wait_for(loop.required)
-            missing = [k for k in loop.required if self.arrivals[k] == 0]
-            if "joint_states" in missing:
-                raise SpecMismatchError(
-                    f"no message on /joint_states within startup_timeout={self._param('startup_timeout')} s"
-                )
-            check_joint_names(spec.action.joint_names, self.latest["joint_states"][0].name)
-            if missing:
-                raise SpecMismatchError(
-                    f"the policy's observation needs inputs {list(loop.required)}, but nothing arrived on "
-                    f"{missing} within startup_timeout={self._param('startup_timeout')} s"
-                )
-        except Exception as exc:  # every refusal is logged with its reason, never a traceback
-            log.error(f"refusing policy {path!r}: {type(exc).__name__}: {exc}")
-            return FAILURE
-        topic = self._param("command_topic") or f"/joint_group_{spec.action.mode}_controller/commands"
-        lockstep = self.lockstep
         with self.lock:
-            self.loop = loop
-            for name, (msg, received) in self.latest.items():
-                self._apply(name, msg, received)
-            self.sha256 = file_sha256(path)
-            loop.reset(self._param("seed"))
-            self._apply_plasticity(self._param("plasticity"))
-            self.cmd_pub = self.io.create_publisher(Float64MultiArray, topic, ros_msgs.reliable_qos(lockstep))
-        if not lockstep:  # the node clock: sim time with use_sim_time
-            on_timer = self._on_timer if self.trigger == "timer" else self._on_watchdog_timer
-            self.timer = self.io.create_timer(loop.period, on_timer, clock=self.get_clock())
-        steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.diag_timer = self.create_timer(
-            self._param("diagnostics_period"), self._publish_diagnostics, clock=steady
-        )
+            try:
+                self._configure(path)
+            except Exception as exc:  # every refusal is logged with its reason, never a traceback
+                self._teardown()  # and leaves nothing half-built behind
+                self.get_logger().error(f"refusing policy {path!r}: {type(exc).__name__}: {exc}")
+                return FAILURE
         self.state_label = "inactive"
-        log.info(
+        return SUCCESS
+
+    def _configure(self, path: str) -> None:
+        """Load, check and wire up the policy at ``path``; raises with the reason if it cannot run here."""
+        if not path:
+            raise SpecMismatchError("parameter 'policy' is empty: name a policy file")
+        data = read_file_bytes(path)  # hashed as loaded: a file replaced meanwhile does not mislead
+        policy = read_policy_bytes(data)
+        diagnostics_period = _positive("diagnostics_period", self._number("diagnostics_period"), "s")
+        loop = self._new_loop(policy)
+        self._check_inputs(loop, policy.spec.action.joint_names)
+        self._install(loop)
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        self.file_frozen = bool(getattr(policy, "frozen", False))
+        self._apply_plasticity(self._param("plasticity"))
+        topic = self._start_io(loop, diagnostics_period)
+        spec, rate = policy.spec, 1.0 / loop.period
+        self.get_logger().info(
             f"configured {spec.kind} policy {path} (sha256 {self.sha256[:12]}), {spec.action.size} joints, "
             f"{spec.action.mode} commands on {topic} at {rate:g} Hz, inputs {list(loop.required)}"
         )
-        return SUCCESS
+
+    def _new_loop(self, policy: Policy) -> ControlLoop:
+        """A control loop for ``policy`` with the safety parameters; raises if one is invalid."""
+        spec = policy.spec
+        rate = _positive("rate", self._number("rate") or 1.0 / spec.control_period, "Hz")
+        if self.trigger not in TRIGGERS:
+            raise SpecMismatchError(f"trigger must be one of {TRIGGERS}, got {self.trigger!r}")
+        mode = self._param("safe_mode") or DEFAULT_SAFE_MODE[spec.action.mode]
+        timeouts = {k: self._number(f"{k}_timeout") for k in INPUTS if self._number(f"{k}_timeout") > 0}
+        config = LoopConfig(
+            mode, self._number("safe_kd"), self._number("soft_start"), self._number("input_timeout"), timeouts
+        )
+        return ControlLoop(policy, config, 1.0 / rate, self.estop)
+
+    def _install(self, loop: ControlLoop) -> None:
+        """Make ``loop`` the node's, fed with the latest messages; one trial step, then a fresh episode."""
+        self.loop = loop
+        for name, (msg, received) in self.latest.items():
+            self._apply(name, msg, received)
+        if not loop.check_policy():
+            self.get_logger().warning("no good value on every input yet: the policy is first run when active")
+        loop.reset(self._param("seed"))
+
+    def _start_io(self, loop: ControlLoop, diagnostics_period: float) -> str:
+        """The command publisher (its topic is returned), the control and the diagnostics timer."""
+        topic = self._param("command_topic") or f"/joint_group_{loop.spec.action.mode}_controller/commands"
+        self.cmd_pub = self.io.create_publisher(
+            Float64MultiArray, topic, ros_msgs.reliable_qos(self.lockstep)
+        )
+        if not self.lockstep:  # the node clock: sim time with use_sim_time
+            on_timer = self._on_timer if self.trigger == "timer" else self._on_watchdog_timer
+            self.timer = self.io.create_timer(loop.period, on_timer, clock=self.get_clock())
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.diag_timer = self.create_timer(diagnostics_period, self._publish_diagnostics, clock=steady)
+        return topic
+
+    def _check_inputs(self, loop: ControlLoop, joint_names: tuple[str, ...]) -> None:
+        """Wait for the inputs ``loop`` needs; SpecMismatchError if one is missing or a joint is not there."""
+        self._wait_for(loop.required)
+        missing = [k for k in loop.required if self.arrivals[k] == 0]
+        timeout = self._number("startup_timeout")
+        if "joint_states" in missing:
+            raise SpecMismatchError(f"no message on /joint_states within startup_timeout={timeout:g} s")
+        check_joint_names(joint_names, self.latest["joint_states"][0].name)
+        if missing:
+            raise SpecMismatchError(
+                f"the policy's observation needs inputs {list(loop.required)}, but nothing arrived on "
+                f"{missing} within startup_timeout={timeout:g} s"
+            )
 
     def _wait_for(self, required: tuple[str, ...]) -> None:
         """Pump callbacks until every required input arrived or startup_timeout passed.
@@ -321,8 +386,10 @@ class ControllerNode(LifecycleNode):
         """
         if self.io.executor is not None:
             return
-        deadline = time.monotonic() + self._param("startup_timeout")
+        deadline = time.monotonic() + self._number("startup_timeout")
         while time.monotonic() < deadline and any(self.arrivals[k] == 0 for k in required):
+            if self.stopping.is_set():
+                return
             rclpy.spin_once(self.io, timeout_sec=0.02)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -348,9 +415,12 @@ class ControllerNode(LifecycleNode):
         return SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if rclpy.ok():
-            with self.lock:
-                self._publish_safe_now()
+        """The safe command goes out (in lock-step too: it answers the state the simulator waits on) and
+        is acknowledged by the subscribers (up to ACK_TIMEOUT) before the publisher is destroyed."""
+        with self.lock:
+            self._publish_safe()
+            if self.cmd_pub is not None:
+                self.cmd_pub.wait_for_all_acked(ACK_TIMEOUT)
         self._teardown()
         self.state_label = "finalized"
         return SUCCESS
@@ -368,25 +438,21 @@ class ControllerNode(LifecycleNode):
     # ---- services and parameters ---------------------------------------------------------------
     def _on_estop(self, req: SetBool.Request, res: SetBool.Response) -> SetBool.Response:
         with self.lock:
-            if self.loop is None:
-                res.success, res.message = False, "not configured"
-                return res
             self._set_estop(req.data, "service")
         res.success, res.message = True, "e-stop engaged (latched)" if req.data else "e-stop released"
         return res
 
     def _on_estop_topic(self, msg: Bool) -> None:
         with self.lock:
-            if self.loop is not None:
-                self._set_estop(msg.data, "topic")
+            self._set_estop(msg.data, "topic")
 
     def _set_estop(self, engage: bool, via: str) -> None:
         if engage:
-            self.loop.estop.engage(f"requested via {via}")
+            self.estop.engage(f"requested via {via}")
             self._publish_safe_now()
             self.get_logger().warning(f"E-STOP engaged via {via}: safe command until released")
-        elif self.loop.estop.engaged:
-            self.loop.estop.release()
+        elif self.estop.engaged:
+            self.estop.release()
             self.get_logger().info(f"e-stop released via {via}")
 
     def _on_reset(self, req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
@@ -400,21 +466,36 @@ class ControllerNode(LifecycleNode):
         res.success, res.message = True, f"policy reset with seed {seed}"
         return res
 
-    def _apply_plasticity(self, on: bool) -> None:
+    def _apply_plasticity(self, value: object) -> None:
+        """Freeze or resume a plastic policy: ``plasticity`` true/false, "" = as the policy file says."""
         policy = self.loop.policy if self.loop else None
         if policy is None or not hasattr(policy, "freeze"):
             return
-        policy.unfreeze() if on else policy.freeze()
+        override = plasticity_override(value)
+        plastic = not self.file_frozen if override is None else override
+        policy.unfreeze() if plastic else policy.freeze()
 
-    def _on_params(self, params) -> SetParametersResult:
+    def _check_param(self, name: str, value: object) -> None:
+        """Refuse (ParameterError) a value of the wrong type, or a change that would not take effect now."""
+        if name in START_PARAMS:
+            raise ParameterError(f"{name} is fixed at start-up")
+        if name in CONFIGURE_PARAMS and self.loop is not None:
+            raise ParameterError(f"{name} takes effect at configure: clean up, set it, configure again")
+        if name in FLOAT_PARAMS:
+            as_number(name, value)
+        elif name == "plasticity":
+            plasticity_override(value)
+
+    def _on_params(self, params: list[Parameter]) -> SetParametersResult:
+        try:
+            for prm in params:
+                self._check_param(prm.name, prm.value)
+        except ParameterError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
         for prm in params:
             if prm.name == "plasticity":
                 with self.lock:
-                    self._apply_plasticity(bool(prm.value))
-            elif prm.name in ("lockstep", "trigger"):
-                return SetParametersResult(successful=False, reason=f"{prm.name} is fixed at start-up")
-            elif prm.name in ("policy", "rate") and self.loop is not None:
-                return SetParametersResult(successful=False, reason=f"{prm.name} is read at configure time")
+                    self._apply_plasticity(prm.value)
         return SetParametersResult(successful=True)
 
 
@@ -447,9 +528,25 @@ def _io_executor(node: ControllerNode) -> Executor | None:
         return None
 
 
+def _autostart(node: ControllerNode) -> int:
+    """configure and activate; EXIT_REFUSED if configure fails (0 if a stop signal cut it short)."""
+    if node.trigger_configure() == SUCCESS:
+        node.trigger_activate()
+        return 0
+    if node.stopping.is_set():
+        return 0
+    node.get_logger().fatal("configure failed: exiting")
+    return EXIT_REFUSED
+
+
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
-    node = ControllerNode()
+    stopping = init_ros(args)
+    try:
+        node = ControllerNode(stopping=stopping)
+    except PARAMETER_ERRORS as exc:
+        print(f"controller_node: {exc}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return EXIT_REFUSED
     code = 0
     io_executor, service_executor = _io_executor(node), SingleThreadedExecutor()
     services = threading.Thread(target=_spin_services, args=(service_executor,), name="controller-services")
@@ -457,32 +554,22 @@ def main(args: list[str] | None = None) -> int:
         if io_executor is None or not _pin_to_cpus(node):
             code = EXIT_REFUSED
         elif node.get_parameter("autostart").value:
-            if node.trigger_configure() != SUCCESS:
-                node.get_logger().fatal("configure failed: exiting")
-                code = EXIT_REFUSED
-            else:
-                node.trigger_activate()
+            code = _autostart(node)
         if code == 0:
             service_executor.add_node(node)
             io_executor.add_node(node.io)
             services.start()
-            spin_until_shutdown(io_executor)
-    except (KeyboardInterrupt, ExternalShutdownException):
+            spin_until_shutdown(io_executor, stopping)
+    except ExternalShutdownException:
         pass
-    except RuntimeError:
-        # a Ctrl-C that lands inside rclpy's C++ message take surfaces as RuntimeError; after the
-        # signal has shut the context down it is a normal stop, otherwise a real error
-        if rclpy.ok():
-            raise
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the cleanup
         service_executor.shutdown()  # wakes the service thread; it must be gone before the nodes are
         if services.is_alive():
             services.join()
         if io_executor is not None:
             io_executor.shutdown()
         if node.loop is not None and rclpy.ok():
-            node.trigger_shutdown()
+            node.trigger_shutdown()  # the safe command, then the publisher goes
         node.io.destroy_node()
         node.destroy_node()
         rclpy.try_shutdown()

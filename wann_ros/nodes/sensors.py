@@ -73,13 +73,12 @@ def _picker(index: Sequence[int]) -> Callable[[Sequence[float]], tuple[float, ..
 
 class SensorCache:
     """Latest good sensor values as tuples of floats (each message is read once, no arrays on the hot
-    path); joint values are stored in the policy's joint order."""
+    path); joint values are stored in the policy's joint order. None until a good value arrived."""
 
     def __init__(self, joint_names: Sequence[str]) -> None:
         self.joint_names = tuple(joint_names)
-        n = len(self.joint_names)
-        self.joint_pos: tuple[float, ...] = (0.0,) * n
-        self.joint_vel: tuple[float, ...] = (0.0,) * n
+        self.joint_pos: tuple[float, ...] | None = None
+        self.joint_vel: tuple[float, ...] | None = None
         self.base_pos: tuple[float, ...] | None = None
         self.base_quat: tuple[float, ...] | None = None
         self.base_lin_vel: tuple[float, ...] | None = None

@@ -6,9 +6,11 @@ gyro; no accelerometer: its covariance[0] is -1), ``/odom`` (GROUND TRUTH from t
 (Float64MultiArray, 1.0 per foot touching the ground, in the robot's foot order, as the policy sees them)
 and ``/clock``. Applies ``/joint_group_<effort|position>_controller/commands`` (joint order:
 parameter ``command_joints``, default the robot's). Damage is live: parameters ``damage``,
-``locked_joints``, ``motor_strength`` (and ``scheduled_damage`` at sim time ``damage_time``).
-``knobs`` (fixed at start-up): sim-to-real knobs (:class:`SimKnobs` fields) as a YAML mapping in a
-string, e.g. ``"{latency_steps: 2, imu_noise: 0.01, gravity_tilt: 0.1}"``.
+``locked_joints``, ``motor_strength``; ``scheduled_damage`` (checked at start-up) replaces ``damage`` at
+sim time ``damage_time``. Every other parameter is fixed at start-up, among them ``knobs``: sim-to-real
+knobs (:class:`SimKnobs` fields) as a YAML mapping in a string, e.g.
+``"{latency_steps: 2, imu_noise: 0.01, gravity_tilt: 0.1}"``. A bad parameter stops the node with exit
+code 2.
 
 Real-time mode steps on a wall-clock schedule with the latest command. ``lockstep`` mode publishes the
 state, then waits for that step's command before stepping, so a run through ROS is deterministic.
@@ -16,8 +18,8 @@ state, then waits for that step's command before stepping, so a run through ROS 
 
 from __future__ import annotations
 
-import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -33,13 +35,16 @@ from std_msgs.msg import Float64MultiArray
 from std_srvs.srv import Trigger
 
 from wann_ros.nodes import ros_msgs
+from wann_ros.nodes.executors import init_ros
+from wann_ros.nodes.params import PARAMETER_ERRORS, number_parameter
 from wann_ros.sim.damage import Damage, DamageError, parse_damage
 from wann_ros.sim.knobs import SimKnobs, read_knobs_yaml
 from wann_ros.sim.observation import rotate
 from wann_ros.sim.world import QuadrupedWorld
 
 ODOM_FRAME, ODOM_CHILD = "world", "base_link_ground_truth"
-DAMAGE_PARAMS = ("damage", "locked_joints", "motor_strength")
+DAMAGE_PARAMS = ("damage", "locked_joints", "motor_strength")  # live; every other parameter is fixed
+EXIT_REFUSED = 2
 
 
 def joint_damage(damage: str, locked_joints: str, motor_strength: str) -> Damage:
@@ -66,18 +71,20 @@ class SimNode(Node):
         p = self.declare_parameter
         robot = p("robot", "ant").value
         self.lockstep = p("lockstep", False).value
-        self.lockstep_timeout = p("lockstep_timeout", 5.0).value
-        self.realtime_factor = p("realtime_factor", 1.0).value
+        self.lockstep_timeout = number_parameter(self, "lockstep_timeout", 5.0)
+        self.realtime_factor = number_parameter(self, "realtime_factor", 1.0)
         self.seed = p("seed", 0).value
         gui = p("gui", False).value
         for name_ in DAMAGE_PARAMS:
             p(name_, "standard" if name_ == "damage" else "")
-        self.damage_time = p("damage_time", -1.0).value
+        self.damage_time = number_parameter(self, "damage_time", -1.0)
         self.scheduled = p("scheduled_damage", "").value
         if not (self.realtime_factor > 0):
             raise ValueError(f"realtime_factor must be > 0, got {self.realtime_factor}")
         knobs = SimKnobs.from_mapping(read_knobs_yaml(p("knobs", "").value))
         self.world = QuadrupedWorld(robot, self._damage_from_params({}), knobs, gui=gui)
+        if self.scheduled:  # refused now (DamageError) rather than ignored at damage_time
+            self.world._checked(self._damage_from_params({"damage": self.scheduled}))
         self.joints = tuple(p("command_joints", list(self.world.joint_names)).value)
         unknown = set(self.joints) ^ set(self.world.joint_names)
         if unknown or len(self.joints) != len(self.world.joint_names):
@@ -114,7 +121,7 @@ class SimNode(Node):
     def _on_params(self, params: list[Parameter]) -> SetParametersResult:
         changed = {prm.name: prm.value for prm in params if prm.name in DAMAGE_PARAMS}
         for prm in params:
-            if prm.name in ("robot", "lockstep", "gui", "command_joints", "knobs"):
+            if prm.name not in DAMAGE_PARAMS and prm.name != "use_sim_time":
                 return SetParametersResult(successful=False, reason=f"{prm.name} is fixed at start-up")
         if changed:
             try:
@@ -172,26 +179,33 @@ class SimNode(Node):
     def step(self) -> None:
         w = self.world
         if not self.damage_done and self.scheduled and 0 <= self.damage_time <= w.sim_time + 1e-9:
-            self.damage_done = True
-            self.set_parameters([Parameter("damage", value=self.scheduled)])
+            self.damage_done = True  # one attempt: a refusal is logged, not retried every step
+            result = self.set_parameters([Parameter("damage", value=self.scheduled)])[0]
+            if not result.successful:
+                self.get_logger().error(f"scheduled damage {self.scheduled!r} refused: {result.reason}")
         w.step(self.command)
 
-    def run(self) -> None:
-        """Step forever: lock-step (wait for each command) or real time (wall-clock schedule)."""
+    def run(self, stopping: threading.Event) -> None:
+        """Step until the context shuts down or ``stopping`` is set: lock-step (wait for each command) or
+        real time (wall-clock schedule)."""
         period = self.world.control_period
         self.publish_state()
         next_wall = time.monotonic() + period / self.realtime_factor
-        while rclpy.ok():
+
+        def running() -> bool:
+            return rclpy.ok() and not stopping.is_set()
+
+        while running():
             if self.lockstep:
                 expected = self.commands_received + 1
                 waited = time.monotonic()
-                while rclpy.ok() and self.commands_received < expected:
+                while running() and self.commands_received < expected:
                     rclpy.spin_once(self, timeout_sec=0.05)
                     if time.monotonic() - waited > self.lockstep_timeout:
                         self.get_logger().warning(f"lock-step: no command for {self.lockstep_timeout:g} s")
                         waited = time.monotonic()
             else:
-                while rclpy.ok() and (remaining := next_wall - time.monotonic()) > 0:
+                while running() and (remaining := next_wall - time.monotonic()) > 0:
                     rclpy.spin_once(self, timeout_sec=remaining)
                 next_wall += period / self.realtime_factor
                 if next_wall < time.monotonic() - 10 * period:  # far behind: do not try to catch up
@@ -206,24 +220,18 @@ def _body_rate(truth) -> tuple[float, float, float]:
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
+    stopping = init_ros(args)
     try:
         node = SimNode()
-    except (ValueError, DamageError) as exc:
+    except (ValueError, DamageError, *PARAMETER_ERRORS) as exc:
         print(f"sim_node: {exc}", file=sys.stderr)
         rclpy.try_shutdown()
-        return 2
+        return EXIT_REFUSED
     try:
-        node.run()
-    except (KeyboardInterrupt, ExternalShutdownException):
+        node.run(stopping)
+    except ExternalShutdownException:
         pass
-    except RuntimeError:
-        # a Ctrl-C that lands inside rclpy's C++ message take surfaces as RuntimeError; after the
-        # signal has shut the context down it is a normal stop, otherwise a real error
-        if rclpy.ok():
-            raise
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the cleanup
         node.world.close()
         node.destroy_node()
         rclpy.try_shutdown()
