@@ -12,7 +12,7 @@ integers (damage_time:=10, rate:=50). A bad damage stops the simulator at start-
 
 import os
 
-from launch.actions import DeclareLaunchArgument, LogInfo
+from launch.actions import DeclareLaunchArgument, LogInfo, Shutdown
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
@@ -54,6 +54,7 @@ def generate_launch_description() -> LaunchDescription:
         executable="sim_node",
         name="sim",
         output="screen",
+        on_exit=Shutdown(reason="the simulator stopped"),  # e.g. a bad damage: the rest stops with it
         parameters=[
             config,
             common,

@@ -302,6 +302,10 @@ class ControllerNode(LifecycleNode):
         with self.lock:
             try:
                 self._configure(path)
+            except InterruptedError as exc:  # a stop signal during the wait for the sensors: no refusal
+                self._teardown()
+                self.get_logger().info(f"configure cancelled: {exc}")
+                return FAILURE
             except Exception as exc:  # every refusal is logged with its reason, never a traceback
                 self._teardown()  # and leaves nothing half-built behind
                 self.get_logger().error(f"refusing policy {path!r}: {type(exc).__name__}: {exc}")
@@ -368,6 +372,8 @@ class ControllerNode(LifecycleNode):
         """Wait for the inputs ``loop`` needs; SpecMismatchError if one is missing or a joint is not there."""
         self._wait_for(loop.required)
         missing = [k for k in loop.required if self.arrivals[k] == 0]
+        if missing and self.stopping.is_set():
+            raise InterruptedError(f"stopped by a signal while waiting for {missing}")
         timeout = self._number("startup_timeout")
         if "joint_states" in missing:
             raise SpecMismatchError(f"no message on /joint_states within startup_timeout={timeout:g} s")
