@@ -157,6 +157,29 @@ def test_latched_estop_survives_cleanup_and_configure(ros, tmp_path):
         assert node.loop.last_source == "policy"
 
 
+def test_a_topic_release_does_not_undo_the_operators_estop(ros, tmp_path):
+    from std_msgs.msg import Bool
+    from std_srvs.srv import SetBool
+
+    from wann_ros.nodes.controller import SUCCESS
+
+    with controller("estop_holds", policy=str(write_policy(tmp_path / "p.wrp"))) as node:
+        feed(node, 0.01)
+        assert node.trigger_configure() == SUCCESS and node.trigger_activate() == SUCCESS
+        node._on_estop(SetBool.Request(data=True), SetBool.Response())
+        node._on_estop_topic(Bool(data=False))  # e.g. a heartbeat saying "not stopped"
+        feed(node, 0.02)
+        assert node.loop.last_source == "estop: requested via service"
+        node._on_estop_topic(Bool(data=True))
+        node._on_estop(SetBool.Request(data=False), SetBool.Response())  # the operator releases all
+        feed(node, 0.03)
+        assert node.loop.last_source == "policy"
+        node._on_estop_topic(Bool(data=True))
+        node._on_estop_topic(Bool(data=False))  # the topic releases its own hold
+        feed(node, 0.04)
+        assert node.loop.last_source == "policy"
+
+
 def test_plasticity_follows_the_policy_file_unless_set(ros, tmp_path):
     from rclpy.parameter import Parameter
 

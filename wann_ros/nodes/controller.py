@@ -453,13 +453,17 @@ class ControllerNode(LifecycleNode):
             self._set_estop(msg.data, "topic")
 
     def _set_estop(self, engage: bool, via: str) -> None:
+        """Engage, or release: the service releases every hold, the topic only its own."""
         if engage:
-            self.estop.engage(f"requested via {via}")
+            self.estop.engage(f"requested via {via}", holder=via)
             self._publish_safe_now()
             self.get_logger().warning(f"E-STOP engaged via {via}: safe command until released")
         elif self.estop.engaged:
-            self.estop.release()
-            self.get_logger().info(f"e-stop released via {via}")
+            self.estop.release(None if via == "service" else via)
+            if self.estop.engaged:
+                self.get_logger().warning(f"e-stop release via {via} ignored: {self.estop.reason}")
+            else:
+                self.get_logger().info(f"e-stop released via {via}")
 
     def _on_reset(self, req: Trigger.Request, res: Trigger.Response) -> Trigger.Response:
         with self.lock:

@@ -129,17 +129,31 @@ class Watchdog:
 
 
 class EStop:
-    """Latching emergency stop: once engaged, stays engaged until explicitly released."""
+    """Latching emergency stop, engaged while any holder holds it.
+
+    ``release(holder)`` drops that holder's hold only, so a source that keeps sending "not stopped"
+    (e.g. a heartbeat on a topic) cannot undo an operator's stop; ``release()`` drops every hold.
+    """
 
     def __init__(self) -> None:
-        self.engaged = False
-        self.reason = ""
+        self.holds: dict[str, str] = {}  # holder -> reason
 
-    def engage(self, reason: str) -> None:
-        self.engaged, self.reason = True, reason
+    @property
+    def engaged(self) -> bool:
+        return bool(self.holds)
 
-    def release(self) -> None:
-        self.engaged, self.reason = False, ""
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.holds.values())
+
+    def engage(self, reason: str, holder: str = "operator") -> None:
+        self.holds[holder] = reason
+
+    def release(self, holder: str | None = None) -> None:
+        if holder is None:
+            self.holds.clear()
+        else:
+            self.holds.pop(holder, None)
 
 
 class SoftStart:
