@@ -36,3 +36,10 @@ def test_demo_refuses_bad_knobs_before_starting_any_node(tmp_path):
     assert done.returncode == 2
     assert "unknown knob(s) ['latency']" in done.stderr
     assert "[demo] policy" not in done.stdout and not (tmp_path / "demo").exists()
+
+
+def test_demo_shows_why_a_node_stopped(tmp_path):
+    cmd = [sys.executable, "-m", "wann_ros.demo", "--damage", "left_frnt", "--out", str(tmp_path / "demo")]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "a node exited early (code 2)" in done.stderr and "cannot read damage 'left_frnt'" in done.stderr

@@ -159,9 +159,11 @@ def main(argv: list[str] | None = None) -> int:
             "trigger": args.trigger,
             "knobs": args.knobs,
         }
-        procs = [start_launch(launch_args, logs / "launch.log")]
+        log_files = [logs / "launch.log"]
+        procs = [start_launch(launch_args, log_files[0])]
         print(f"[demo] launched {LAUNCH_FILE.name} (pid {procs[0].pid}); log in {logs}")
     else:
+        log_files = [logs / "sim.log", logs / "controller.log"]
         procs = [
             start_node(
                 "sim_node",
@@ -172,13 +174,13 @@ def main(argv: list[str] | None = None) -> int:
                     "damage_time": damage_time,
                     "knobs": yaml_string(args.knobs),
                 },
-                logs / "sim.log",
+                log_files[0],
                 "sim",
             ),
             start_node(
                 "controller_node",
                 {**common, "policy": str(policy_path.resolve()), "trigger": args.trigger},
-                logs / "controller.log",
+                log_files[1],
                 "controller",
             ),
         ]
@@ -197,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
             executor.spin_once(timeout_sec=0.05)
             dead = [p for p in procs if p.poll() is not None]
             if dead:
-                print(f"[demo] a node exited early (code {dead[0].returncode}); see {logs}", file=sys.stderr)
+                log = log_files[procs.index(dead[0])]
+                exit_code = dead[0].returncode
+                print(f"[demo] a node exited early (code {exit_code}); the end of {log}:", file=sys.stderr)
+                print(*log.read_text(errors="replace").splitlines()[-4:], sep="\n", file=sys.stderr)
                 code = 1
                 break
             now = time.monotonic()
