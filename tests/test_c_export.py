@@ -230,3 +230,39 @@ def test_golden_inputs_are_float32_exact():
 
     g = golden_vectors(POLICIES["static"], 8)
     np.testing.assert_array_equal(g.obs, g.obs.astype(np.float32))
+
+
+@pytest.mark.parametrize("expand", [False, True])
+def test_single_colour_pool_compiles_warning_free_and_matches(expand, tmp_path):
+    """P = 1: 0 bits per colour, so there is no colour table (an unused one fails -Werror)."""
+    files = export_c(paper_network(n_in=5, hidden=7, n_out=3, colours=1), tmp_path, "one", expand=expand)
+    assert "one_colours" not in files.source.read_text()
+    assert build_and_run(files, tmp_path, "-O2")["max_abs_error"] <= 1e-5
+
+
+def test_colour_pools_beyond_16_bits_are_refused_and_15_bits_decode(tmp_path):
+    """The decoder reads 3 bytes: a 15-bit colour may start at bit 7 (22 bits); 17+ bits could overflow."""
+    with pytest.raises(ValueError, match="at most 65535 colours, got P = 65536"):
+        generate_c(paper_network(n_in=3, hidden=4, n_out=2, colours=65536), "big")
+    generate_c(paper_network(n_in=3, hidden=4, n_out=2, colours=65536), "big", int8=True)  # dense tables
+    policy = paper_network(n_in=5, hidden=7, n_out=3, colours=32768)
+    assert max(int(c.max()) for c in policy.colors) >= 1 << 14  # the high bits are exercised
+    files = export_c(policy, tmp_path, "wide")
+    assert build_and_run(files, tmp_path, "-O2")["max_abs_error"] <= 1e-5
+
+
+def test_export_leaves_the_callers_hebbian_policy_alone(tmp_path):
+    policy = sample_policies()["hebbian"]
+    policy.reset(5)
+    for obs in np.random.default_rng(1).normal(size=(3, 10)):
+        policy.act(obs)
+    weights = [w.copy() for w in policy.weights]
+    export_c(policy, tmp_path, "hb", golden_steps=20)
+    for now, before in zip(policy.weights, weights, strict=True):
+        np.testing.assert_array_equal(now, before)
+
+
+def test_a_refused_export_writes_no_file(tmp_path):
+    with pytest.raises(ValueError, match="golden_steps"):
+        export_c(POLICIES["static"], tmp_path, "s", golden_steps=-1)
+    assert not list(tmp_path.iterdir())

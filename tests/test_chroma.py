@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 
@@ -142,6 +143,37 @@ def test_writer_refuses_values_that_do_not_fit_fp16_and_other_kinds():
         encode_chroma(paper_network(), "int4")
 
 
+def test_writer_refuses_a_policy_that_rounding_would_make_unreadable(tmp_path):
+    policy = vector_policy()
+    policy.spec.observation.clip = 1e-8  # 0 in fp16
+    assert read_chroma(encode_chroma(policy, "fp32")).spec.observation.clip == pytest.approx(1e-8)
+    with pytest.raises(ValueError, match=r"fp16 storage: .*observation clip must be a positive"):
+        encode_chroma(policy, "fp16")
+    policy = vector_policy()
+    policy.spec.observation.std = np.array([1.0, 1e-9])  # 0 in fp16
+    with pytest.raises(ValueError, match=r"fp16 storage: .*observation std must be > 0"):
+        encode_chroma(policy, "fp16")
+    policy = vector_policy()
+    policy.spec.control_period = 9.9999999  # 10.0 in f32
+    with pytest.raises(ValueError, match=r"fp32 storage: .*control period must be in \(0, 10\)"):
+        save_chroma(policy, tmp_path / "p.chroma")
+    assert not list(tmp_path.iterdir())
+
+
+def test_save_chroma_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "p.chroma"
+    save_chroma(vector_policy(), path)
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        save_chroma(paper_network(), path)
+    assert path.read_bytes() == encode_chroma(vector_policy())  # the previous file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["p.chroma"]
+
+
 def test_paper_network_fits_the_paper_bit_budget():
     """17->41->6, P = 17: colours + pool + biases + normalisation <= |E| ceil(log2 P) + 32 (P + hidden)."""
     policy = paper_network()
@@ -184,13 +216,20 @@ def restamp(data: bytes) -> bytes:
 
 def test_huge_declared_sizes_are_refused_before_any_allocation():
     bad = bytearray(VECTOR)
-    bad[17:23] = struct.pack("<HHH", 65535, 65535, 65535)  # 2 x 4 G colours declared in a 50-byte file
+    bad[17:23] = struct.pack("<HHH", 4096, 4096, 4096)  # 32 M colours declared in a 50-byte file
     with pytest.raises(PolicyFileError, match="implies"):
         read_chroma(restamp(bytes(bad)))
     bad = bytearray(VECTOR)
     bad[9] = 64
     with pytest.raises(PolicyFileError, match="past the end"):
         read_chroma(restamp(bytes(bad)))
+    # P = 1 stores colours in 0 bits, so the file length cannot bound the edge count: 2 x 4 G edges in a
+    # 524 KB file whose length matches its header (pool + biases) are refused by the size limit instead
+    head = bytearray(VECTOR[:23])
+    head[14:17] = struct.pack("<HB", 1, 0)
+    head[17:23] = struct.pack("<HHH", 65535, 65535, 65535)
+    with pytest.raises(PolicyFileError, match="more than 67108864 synapses"):
+        read_chroma(restamp(bytes(head) + bytes(4 * (1 + 2 * 65535)) + b"\0\0\0\0"))
 
 
 def test_colour_outside_pool_crc_and_padding_are_checked():
@@ -211,6 +250,9 @@ def test_colour_outside_pool_crc_and_padding_are_checked():
             read_chroma(VECTOR[:n])
 
 
+SCORED = b'{"terms": [{"name": "obs", "size": 2}], "joint_names": ["a"], "provenance": {"score": %s}}'
+
+
 def test_bad_metadata_is_refused():
     data = encode_chroma(vector_policy(), metadata=True)
     body = data[:-4]
@@ -224,6 +266,11 @@ def test_bad_metadata_is_refused():
             "invalid chromatic",
         ),
         (zlib.compress(b"{}" + b" " * (17 << 20)), "at most"),
+        (zlib.compress(SCORED % b"1e999"), "metadata number 1e999 is out of range"),
+        (zlib.compress(SCORED % b"NaN"), "metadata contains NaN"),
+        (zlib.compress(SCORED % b"-Infinity"), "metadata contains -Infinity"),
+        (zlib.compress(SCORED % (b"1" + b"0" * 400)), "provenance score must be finite"),
+        (zlib.compress(SCORED % (b"1" * 5000)), "metadata is not valid JSON.*digits"),
     ):
         mutant = body[:meta_at] + struct.pack("<I", len(blob)) + blob
         mutant = bytes([*mutant[:5], mutant[5] | 0x20, *mutant[6:]])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 import zlib
 
@@ -191,3 +192,65 @@ def test_spec_of_generic_policy_survives(tmp_path):
     again = load_policy(save_policy(pol, tmp_path / "w.wrp"))
     assert again.spec.control_period == 0.01
     assert again.spec.action.joint_names == ("joint_0", "joint_1")
+
+
+HUGE = 10**400  # valid JSON (Python accepts up to 4,300 digits), too large for a float
+FLOAT_FIELDS = [
+    (0, ("spec", "provenance", "score"), "provenance score"),
+    (0, ("spec", "control_period"), "control_period"),
+    (0, ("spec", "observation", "clip"), "observation clip"),
+    (0, ("network", "shared_weight"), "wann shared_weight"),
+    (3, ("network", "init_scale"), "hebbian init_scale"),
+    (3, ("network", "weight_bound"), "hebbian weight_bound"),
+]
+
+
+@pytest.mark.parametrize(("index", "path", "what"), FLOAT_FIELDS)
+def test_huge_integers_where_a_float_belongs_are_policy_file_errors(index, path, what):
+    header, blob = split(write_policy_bytes(all_kinds()[index]))
+    node = header
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = HUGE
+    with pytest.raises(PolicyFileError, match=f"{what} must be finite, got an integer of 1329 bits"):
+        read_policy_bytes(frame(header, blob))
+
+
+def test_inspect_of_a_huge_score_is_one_line_and_exit_2(tmp_path, capsys):
+    from wann_ros.cli import main
+
+    header, blob = split(write_policy_bytes(all_kinds()[4]))
+    header["spec"]["provenance"]["score"] = HUGE
+    path = tmp_path / "huge.wrp"
+    path.write_bytes(frame(header, blob))
+    assert main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "huge.wrp" in err and "provenance score must be finite" in err
+
+
+def test_a_stream_longer_than_its_size_is_cut_at_the_limit(monkeypatch):
+    monkeypatch.setattr(formats, "MAX_FILE_SIZE", 4096)
+    with pytest.raises(PolicyFileError, match="more bytes than the 4096 limit"):
+        load_policy("/dev/zero")  # st_size 0, endless content
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("failing", ["fchmod", "fsync", "replace"])
+def test_a_failed_save_keeps_the_old_file_and_leaks_nothing(tmp_path, monkeypatch, failing):
+    path = save_policy(all_kinds()[2], tmp_path / "p.wrp")
+    first = path.read_bytes()
+    before = open_fds()
+
+    def broken(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, failing, broken)
+    with pytest.raises(OSError, match="No space"):
+        save_policy(all_kinds()[3], path)
+    monkeypatch.undo()
+    assert path.read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["p.wrp"]
+    assert open_fds() == before

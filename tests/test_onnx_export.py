@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -250,6 +251,60 @@ def test_bad_onnx_files_are_policy_file_errors():
         except PolicyFileError:
             continue
         assert runner.act(np.zeros(10)).shape == (4,)
+
+
+def with_metadata(policy, key: str, edit) -> bytes:
+    """The exported model of ``policy`` with metadata ``key``'s JSON text replaced by ``edit(text)``."""
+    model = export_onnx(policy)
+    for p in model.metadata_props:
+        if p.key == key:
+            p.value = edit(p.value)
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("NaN", "contains NaN"),
+        ("Infinity", "contains Infinity"),
+        ("1e999", "number 1e999 is out of range"),
+        ("1" + "0" * 400, "provenance score must be finite"),
+        ("1" * 5000, "is not valid JSON.*digits"),
+    ],
+)
+def test_metadata_numbers_must_be_finite(value, message):
+    def edit(text: str) -> str:
+        assert '"score":null' in text
+        return text.replace('"score":null', f'"score":{value}')
+
+    data = with_metadata(sample_policies()["static"], "wann_ros.spec", edit)
+    with pytest.raises(PolicyFileError, match=message):
+        read_policy_bytes(data)
+
+
+def test_hebbian_metadata_with_a_huge_init_scale_is_a_policy_file_error():
+    data = with_metadata(
+        sample_policies()["hebbian"],
+        "wann_ros.hebbian",
+        lambda t: json.dumps({**json.loads(t), "init_scale": 10**400}),
+    )
+    with pytest.raises(PolicyFileError, match="init_scale must be finite"):
+        read_policy_bytes(data)
+
+
+def test_export_to_a_path_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "p.onnx"
+    export_onnx(sample_policies()["static"], path)
+    first = path.read_bytes()
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        export_onnx(sample_policies()["chromatic"], path)
+    assert path.read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["p.onnx"]
 
 
 def test_export_refuses_unknown_objects_and_dtypes():

@@ -1,6 +1,7 @@
 """The A1: specs match the URDF, PD standing, shortened calf where it claims, check_env."""
 
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 
 import gymnasium as gym
 import numpy as np
@@ -9,7 +10,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import wann_ros.sim  # noqa: F401  (registers the envs)
+from wann_ros.nodes.control_loop import ControlLoop, LoopConfig
 from wann_ros.sim import robot_specs as rs
+from wann_ros.sim.envs import A1Env
 from wann_ros.sim.models import a1_model, ant_model, pybullet_data_path
 from wann_ros.sim.world import QuadrupedWorld
 
@@ -78,3 +81,49 @@ def test_a1_env_check_env_and_proprioceptive_obs():
     np.testing.assert_allclose(obs[-12:], a)  # previous action
     assert "metres" in info["distance"] and np.isfinite(reward)
     env.close()
+
+
+class _Constant:
+    """A policy that always answers ``action`` and keeps the observations it was given."""
+
+    def __init__(self, action: np.ndarray) -> None:
+        self.spec = SimpleNamespace(observation=rs.a1_observation_spec(), action=rs.a1_action_spec())
+        self.action = action
+        self.seen: list[np.ndarray] = []
+
+    def reset(self, seed: int | None = None) -> None:
+        self.seen = []
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        self.seen.append(obs.copy())
+        return self.action
+
+
+def test_env_and_controller_observe_the_same_previous_action():
+    action = np.full(12, 2.0)  # outside [-1, 1]: the command uses 1.0, so the observation says 1.0
+    env = A1Env()
+    env.reset(seed=0)
+    env_obs = env.step(action)[0]
+    policy = _Constant(action)
+    loop = ControlLoop(policy, LoopConfig(soft_start=0.0), rs.A1_CONTROL_PERIOD)
+    loop.reset(0)
+    loop.activate()
+    state = env.world.robot_state()
+    loop.sensors.update_joints(state.joint_names, state.joint_pos, state.joint_vel)
+    loop.sensors.update_imu(state.base_quat, state.base_ang_vel)
+    for name in loop.required:
+        loop.watchdog.feed(name, 0.0)
+    for _ in range(2):
+        assert loop.step(0.0).source == "policy"
+    np.testing.assert_array_equal(env_obs[-12:], np.ones(12))
+    np.testing.assert_array_equal(policy.seen[1], env_obs)  # same state, same previous action
+
+
+def test_a1_episode_ends_on_a_non_finite_observation(monkeypatch):
+    env = A1Env(max_steps=20)
+    env.reset(seed=0)
+    c = {"physicsClientId": env.world._client}
+    pb.resetJointState(env.world._body, env.world._jidx[0], np.nan, 0.0, **c)
+    monkeypatch.setattr(env.world, "step", lambda command, action: env.world._read())  # no physics
+    obs, _, terminated, truncated, info = env.step(np.zeros(12))
+    assert not np.all(np.isfinite(obs)) and terminated and info["fallen"] and not truncated

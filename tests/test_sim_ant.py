@@ -7,8 +7,8 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import wann_ros.sim  # noqa: F401  (registers the envs)
-from wann_ros.sim.damage import DamageError
-from wann_ros.sim.envs import AntDamageEnv
+from wann_ros.sim.damage import Damage, DamageError
+from wann_ros.sim.envs import A1Env, AntDamageEnv
 from wann_ros.sim.models import ANT_FOOT_BODY, ant_model
 from wann_ros.sim.world import QuadrupedWorld
 
@@ -168,10 +168,60 @@ def test_midrun_morphology_draws_its_damage_step_per_episode():
     np.testing.assert_array_equal(paths[0], paths[1])  # a fixed step is the plain schedule
 
 
-@pytest.mark.parametrize("bad", ["right_front@9-3", "right_front@x", "right_front@-2", "nope@3"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "right_front@9-3",
+        "right_front@x",
+        "right_front@-2",
+        "nope@3",
+        "right_front@100-",
+        "right_front@1_000",
+        "right_front@ 5",
+        "right_front@+5",
+    ],
+)
 def test_midrun_morphology_refuses_bad_text(bad):
     with pytest.raises(ValueError, match="morphology"):
         AntDamageEnv(bad)
+
+
+def test_scheduled_damage_adds_to_the_current_damage_and_standard_repairs():
+    schedule = [(2, "lock:hip_1"), (4, "standard"), (5, "weak:ankle_2=0.5")]
+    env = AntDamageEnv("left_front", burn_in=0, early_stop=False, damage_schedule=schedule)
+    env.reset(seed=0)
+    seen = []
+    for _ in range(6):
+        env.step(np.zeros(8))
+        seen.append(env.world.damage)
+    left = Damage(shortened={"front_left": 0.25})
+    locked = Damage(shortened={"front_left": 0.25}, locked=("hip_1",))
+    assert seen == [left, left, locked, locked, Damage(), Damage(strength={"ankle_2": 0.5})]
+    env.reset(seed=0)
+    assert env.world.damage == left  # the morphology comes back at reset
+
+
+def test_schedule_is_checked_when_the_env_is_made():
+    with pytest.raises(DamageError, match="no joint"):
+        AntDamageEnv(damage_schedule=[(5, "lock:FR_hip_joint")])
+    with pytest.raises(DamageError, match="no joint"):
+        A1Env(damage_schedule=[(5, "lock:hip_1")])
+    AntDamageEnv(burn_in=40, max_steps=100, damage_schedule=[(59, "right_front")])  # the last policy step
+    with pytest.raises(ValueError, match="past the episode's last policy step 59"):
+        AntDamageEnv(burn_in=40, max_steps=100, damage_schedule=[(60, "right_front")])
+    with pytest.raises(ValueError, match="past the episode"):
+        AntDamageEnv("right_front@100-700", max_steps=500)
+    with pytest.raises(ValueError, match="past the episode"):
+        A1Env(max_steps=10, damage_schedule=[([5, 10], "right_front")])
+
+
+def test_env_reads_any_damage_text_as_its_morphology():
+    both = AntDamageEnv("right_front,left_front")
+    assert both.world.damage.shortened == (("front_left", 0.25), ("front_right", 0.25))
+    assert AntDamageEnv("standard ").morphology == Damage()
+    assert AntDamageEnv({"locked": ["hip_1"]}).world.damage.locked == ("hip_1",)
+    with pytest.raises(DamageError, match=r"unknown morphology 'right_front,tail'.*cannot read"):
+        AntDamageEnv("right_front,tail")
 
 
 def test_weak_motor_scales_torque():

@@ -12,6 +12,7 @@ from wann_ros.sim.envs import A1Env, AntDamageEnv, CartPoleSwingUpEnv
 from wann_ros.sim.knobs import SimKnobs
 from wann_ros.sim.observation import quat_to_rpy
 from wann_ros.sim.render import plot_swingup_trajectory, record_rollout
+from wann_ros.sim.world import QuadrupedWorld
 
 
 def _trace(env, seed, steps=15):
@@ -55,6 +56,39 @@ def test_latency_delays_commands_by_whole_steps():
         pose.append(np.array(env.world.robot_state().joint_pos))
     moved = [np.abs(pose[i + 1] - pose[i]).max() for i in range(4)]
     assert moved[0] < 0.05 and moved[1] < 0.05 and moved[2] > 0.1  # the push of step 0 acts at step 2
+
+
+def test_latency_keeps_its_own_copy_of_each_command():
+    def poses(reuse: bool) -> np.ndarray:
+        world = QuadrupedWorld("a1", knobs=SimKnobs(latency_steps=2))
+        world.reset(0)
+        buffer = np.zeros(12)
+        out = []
+        for k in range(6):
+            target = np.array(world.config.neutral_command) + 0.1 * (k - 3)  # a new target each step
+            command = buffer if reuse else np.empty(12)
+            command[:] = target  # a caller refilling one array each step
+            world.step(command)
+            out.append(world.robot_state().joint_pos)
+        return np.array(out)
+
+    np.testing.assert_array_equal(poses(reuse=True), poses(reuse=False))
+
+
+def test_mass_scale_scales_the_urdf_inertia_instead_of_replacing_it():
+    def dynamics(world) -> list[tuple[float, np.ndarray]]:
+        c = {"physicsClientId": world._client}
+        links = range(-1, pb.getNumJoints(world._body, **c))
+        return [
+            (info[0], np.array(info[2])) for info in (pb.getDynamicsInfo(world._body, i, **c) for i in links)
+        ]
+
+    plain = QuadrupedWorld("a1")
+    heavy = QuadrupedWorld("a1", knobs=SimKnobs(mass_scale=(1.5, 1.5)))
+    heavy.reset(0)
+    for (m, inertia), (m_scaled, inertia_scaled) in zip(dynamics(plain), dynamics(heavy), strict=True):
+        assert m_scaled == pytest.approx(1.5 * m, rel=1e-12)
+        np.testing.assert_allclose(inertia_scaled, 1.5 * inertia, rtol=1e-12)
 
 
 def test_a_latency_range_is_drawn_per_episode_from_the_seed():
@@ -134,6 +168,8 @@ def test_spawn_yaw_turns_the_start_and_the_observation_sees_it():
         dict(imu_noise=float("nan")),
         dict(push_interval=0),
         dict(mass_scale=(1.0,)),
+        dict(mass_scale=(0.0, 0.0)),
+        dict(mass_scale=(0.0, 1.0)),
         dict(gravity_tilt=2.0),
         dict(gravity_tilt=(-0.1, 0.1)),
         dict(gravity_heading=(0.0, 1.0)),
@@ -155,6 +191,7 @@ def test_damage_text_form():
         ("bogus", "cannot read"),
         ("weak:hip_1=x", "number"),
         ("shorten:tail=0.5", "unknown leg"),
+        ({"locked": "hip_1"}, "list of joint names"),
     ):
         with pytest.raises(DamageError, match=msg):
             parse_damage(bad)

@@ -35,6 +35,7 @@ __all__ = [
     "read_policy_bytes",
     "register_format",
     "save_policy",
+    "write_atomic",
     "write_policy_bytes",
 ]
 
@@ -118,9 +119,12 @@ def read_file_bytes(path: str | os.PathLike) -> bytes:
                 raise PolicyFileError(
                     f"{os.fspath(path)}: {size} bytes is larger than the {MAX_FILE_SIZE} limit"
                 )
-            return f.read(MAX_FILE_SIZE + 1)
+            data = f.read(MAX_FILE_SIZE + 1)  # a FIFO, a device or a growing file has no honest st_size
     except OSError as exc:
         raise PolicyFileError(f"{os.fspath(path)}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_SIZE:
+        raise PolicyFileError(f"{os.fspath(path)}: more bytes than the {MAX_FILE_SIZE} limit")
+    return data
 
 
 def load_policy(path: str | os.PathLike) -> Policy:
@@ -132,14 +136,15 @@ def load_policy(path: str | os.PathLike) -> Policy:
         raise PolicyFileError(f"{os.fspath(path)}: {exc}") from None
 
 
-def save_policy(policy: Policy, path: str | os.PathLike) -> Path:
-    """Write ``policy`` as a native file, atomically (temporary file in the same folder, then rename)."""
+def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, fsync, then rename.
+
+    A failure at any point leaves the previous file (if any) intact and no temporary file behind."""
     path = Path(path)
-    data = write_policy_bytes(policy)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb") as f:  # owns (and closes) fd from here on, whatever fails
+            os.fchmod(f.fileno(), 0o644)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -148,6 +153,11 @@ def save_policy(policy: Policy, path: str | os.PathLike) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_policy(policy: Policy, path: str | os.PathLike) -> Path:
+    """Write ``policy`` as a native file, atomically (:func:`write_atomic`)."""
+    return write_atomic(path, write_policy_bytes(policy))
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -28,11 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from wann_ros.formats.chroma import bits_per_colour, pack_colours
+from wann_ros.formats import write_atomic
+from wann_ros.formats.chroma import MAX_U16, bits_per_colour, pack_colours
 from wann_ros.policies.activations import activation_id
 from wann_ros.policies.base import Policy
 from wann_ros.policies.chromatic import ChromaticPolicy
 from wann_ros.policies.dense import layer_shapes
+from wann_ros.policies.factory import make_policy
 from wann_ros.policies.hebbian import HebbianPolicy, rule_terms
 from wann_ros.policies.static import StaticPolicy
 from wann_ros.policies.wann import WannPolicy
@@ -254,6 +256,29 @@ def dequantized_policy(policy: StaticPolicy | ChromaticPolicy) -> StaticPolicy:
 
 
 # -- per kind ---------------------------------------------------------------------------------------
+def _colour_decoder(code: _Code, policy: ChromaticPolicy, p: str) -> None:
+    """The bit-packed colour table and ``{p}colour(e)``, which reads 3 bytes: at most 16 bits per colour
+    (P <= 65535, the ``.chroma`` limit) since a colour may start at bit 7 of its first byte."""
+    if policy.n_colors > MAX_U16:
+        raise ValueError(
+            f"the packed C export holds at most {MAX_U16} colours, got P = {policy.n_colors} (use int8)"
+        )
+    bits = bits_per_colour(policy.n_colors)
+    head = f"/* colour of edge e: {bits} bits at bit e*{bits} of the LSB-first stream */\n"
+    head += f"static uint32_t {p}colour(uint32_t e)\n{{\n"
+    if not bits:  # P = 1: every edge has colour 0 and there is no table to read
+        code.helpers.append(head + "    (void)e;\n    return 0;\n}\n")
+        return
+    stream = pack_colours(np.concatenate([c.ravel() for c in policy.colors]), bits) + b"\0\0"
+    code.tables.append(c_array("uint8_t", f"{p}colours", stream, fmt=str, per_line=16))
+    code.helpers.append(
+        head + f"    const uint32_t bit = e * {bits}u, byte = bit >> 3;\n"
+        f"    const uint32_t v = (uint32_t){p}colours[byte] | ((uint32_t){p}colours[byte + 1] << 8)\n"
+        f"        | ((uint32_t){p}colours[byte + 2] << 16);\n"
+        f"    return (v >> (bit & 7u)) & {(1 << bits) - 1}u;\n}}\n"
+    )
+
+
 def _feed_forward(
     code: _Code, policy: StaticPolicy | ChromaticPolicy, p: str, int8: bool, expand: bool
 ) -> None:
@@ -261,22 +286,8 @@ def _feed_forward(
     _normalisation(code, policy, p, f"{p}x")
     chromatic_packed = isinstance(policy, ChromaticPolicy) and not int8
     if chromatic_packed:
-        bits = bits_per_colour(policy.n_colors)
-        stream = pack_colours(np.concatenate([c.ravel() for c in policy.colors]), bits) + b"\0\0"
         code.tables.append(c_array(f"{p}real", f"{p}pool", policy.pool))
-        code.tables.append(c_array("uint8_t", f"{p}colours", stream, fmt=str, per_line=16))
-        code.helpers.append(
-            f"/* colour of edge e: {bits} bits at bit e*{bits} of the LSB-first stream */\n"
-            f"static uint32_t {p}colour(uint32_t e)\n{{\n"
-            + (
-                f"    const uint32_t bit = e * {bits}u, byte = bit >> 3;\n"
-                f"    const uint32_t v = (uint32_t){p}colours[byte] | ((uint32_t){p}colours[byte + 1] << 8)\n"
-                f"        | ((uint32_t){p}colours[byte + 2] << 16);\n"
-                f"    return (v >> (bit & 7u)) & {(1 << bits) - 1}u;\n}}\n"
-                if bits
-                else "    (void)e;\n    return 0;\n}\n"
-            )
-        )
+        _colour_decoder(code, policy, p)
     src, edge = f"{p}x", 0
     for k, (n_in, n_out) in enumerate(shapes):
         bias = f"{p}b{k}"
@@ -568,8 +579,10 @@ def _f32(a: np.ndarray) -> np.ndarray:
 def golden_vectors(policy: Policy, steps: int, seed: int = 0, int8: bool = False) -> GoldenVectors:
     """Draw ``steps`` observations around the spec's mean (seeded) and run the numpy policy on them.
 
-    Hebbian: reset with ``seed``, weights rounded to float32 and set, then ``steps`` plastic steps.
+    Hebbian: reset with ``seed``, weights rounded to float32 and set, then ``steps`` plastic steps, all
+    on a fresh copy built from ``network_dict()`` (the caller's policy keeps its weights and state).
     """
+    policy = make_policy(policy.spec.kind, policy.network_dict(), policy.spec)
     rng = np.random.default_rng(seed)
     obs_spec = policy.spec.observation
     obs = rng.normal(0.0, 1.5, size=(steps, obs_spec.size))
@@ -667,19 +680,22 @@ def export_c(
     golden_steps: int | None = None,
     seed: int = 0,
 ) -> CExport:
-    """Write ``NAME.h``, ``NAME.c`` and (unless ``golden_steps == 0``) ``NAME_golden.c`` into ``out_dir``."""
-    header, source = generate_c(policy, name, int8=int8, expand=expand)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    files = CExport(out / f"{name}.h", out / f"{name}.c", None)
-    files.header.write_text(header)
-    files.source.write_text(source)
+    """Write ``NAME.h``, ``NAME.c`` and (unless ``golden_steps == 0``) ``NAME_golden.c`` into ``out_dir``.
+
+    Every text is generated before the first file is written; each file is written atomically.
+    """
     steps = default_golden_steps(policy) if golden_steps is None else golden_steps
     if steps < 0:
         raise ValueError(f"golden_steps must be >= 0, got {steps}")
-    if steps:
-        files.golden = out / f"{name}_golden.c"
-        files.golden.write_text(generate_golden(name, golden_vectors(policy, steps, seed, int8)))
+    header, source = generate_c(policy, name, int8=int8, expand=expand)
+    out = Path(out_dir)
+    files = CExport(out / f"{name}.h", out / f"{name}.c", out / f"{name}_golden.c" if steps else None)
+    texts = {files.header: header, files.source: source}
+    if files.golden is not None:
+        texts[files.golden] = generate_golden(name, golden_vectors(policy, steps, seed, int8))
+    out.mkdir(parents=True, exist_ok=True)
+    for path, text in texts.items():
+        write_atomic(path, text.encode())
     return files
 
 

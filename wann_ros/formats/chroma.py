@@ -30,9 +30,11 @@ from typing import Any
 
 import numpy as np
 
-from wann_ros.formats import register_format
+from wann_ros.formats import register_format, write_atomic
 from wann_ros.formats.errors import PolicyFileError
+from wann_ros.formats.native import loads_json
 from wann_ros.policies.activations import activation_id
+from wann_ros.policies.checks import as_layer_sizes
 from wann_ros.policies.chromatic import ChromaticPolicy
 from wann_ros.policies.dense import layer_shapes
 from wann_ros.policies.spec import (
@@ -159,8 +161,6 @@ def encode_chroma(policy: ChromaticPolicy, dtype: str = "fp32", metadata: bool =
     if obs.mean is not None:
         parts.append(_floats(obs.mean, ft, "observation mean"))
     if obs.std is not None:
-        if np.any(obs.std.astype(ft) <= 0):
-            raise ValueError(f"observation std has values too small for {dtype}")
         parts.append(_floats(obs.std, ft, "observation std"))
     if obs.clip is not None:
         parts.append(_floats([obs.clip], ft, "observation clip"))
@@ -172,7 +172,12 @@ def encode_chroma(policy: ChromaticPolicy, dtype: str = "fp32", metadata: bool =
         packed = zlib.compress(_metadata_json(spec), 9)
         parts += [_U32.pack(len(packed)), packed]
     body = b"".join(parts)
-    return body + _CRC.pack(zlib.crc32(body))
+    data = body + _CRC.pack(zlib.crc32(body))
+    try:  # rounding to f32/f16 can break a value (a clip that becomes 0, a period that becomes 10 s)
+        read_chroma(data)
+    except PolicyFileError as exc:
+        raise ValueError(f"the policy does not survive {dtype} storage: {exc}") from None
+    return data
 
 
 _ACTION_FIELDS = ("scale", "offset", "lower", "upper")
@@ -183,9 +188,9 @@ def _action_arrays(act: ActionSpec) -> tuple[np.ndarray, ...]:
 
 
 def save_chroma(policy: ChromaticPolicy, path: str | Path, dtype: str = "fp32", metadata: bool = True) -> int:
-    """Write ``policy`` as a ``.chroma`` file; returns the number of bytes written."""
+    """Write ``policy`` as a ``.chroma`` file, atomically; returns the number of bytes written."""
     data = encode_chroma(policy, dtype, metadata)
-    Path(path).write_bytes(data)
+    write_atomic(path, data)
     return len(data)
 
 
@@ -237,8 +242,10 @@ def _parse_header(data: bytes) -> tuple[dict[str, Any], int]:
     if end + _CRC.size > len(data):
         raise PolicyFileError(f"truncated: the header lists {n_sizes} layer sizes past the end of the file")
     sizes = [_U16.unpack_from(data, _HEAD.size + 2 * k)[0] for k in range(n_sizes)]
-    if min(sizes) < 1:
-        raise PolicyFileError(f"layer sizes {sizes} contain 0")
+    try:  # bounds the edge count before anything is unpacked: with P = 1 colours take no bytes at all
+        as_layer_sizes(sizes)
+    except PolicySpecError as exc:
+        raise PolicyFileError(str(exc)) from None
     header = {
         "flags": flags,
         "mode": ACTION_MODES[mode],
@@ -278,19 +285,12 @@ def _read_metadata(cur: _Cursor, remaining: int) -> dict[str, Any]:
         raise PolicyFileError(f"metadata is not valid zlib data: {exc}") from None
     if len(text) > MAX_METADATA or not inflater.eof or inflater.unused_data:
         raise PolicyFileError(f"metadata is not one zlib stream of at most {MAX_METADATA} bytes")
-    try:
-        doc = json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise PolicyFileError(f"metadata is not valid JSON: {exc}") from None
+    doc = loads_json(text, "metadata")
     if not isinstance(doc, dict) or not isinstance(doc.get("terms"), list):
         raise PolicyFileError("metadata must be a JSON object with a 'terms' list")
     if not isinstance(doc.get("joint_names"), list):
         raise PolicyFileError("metadata must list 'joint_names'")
     return doc
-
-
-def _reject_constant(name: str) -> None:
-    raise PolicyFileError(f"metadata JSON contains {name}, which is not a finite number")
 
 
 def _build_spec(h: dict[str, Any], norm: dict[str, Any], action: tuple, doc: dict | None) -> PolicySpec:

@@ -98,15 +98,28 @@ def encode(policy: Policy) -> bytes:
 
 
 # -- reading ---------------------------------------------------------------------------------------
-def _reject_constant(name: str) -> None:
-    raise PolicyFileError(f"header JSON contains {name}, which is not a finite number")
+def loads_json(raw: str | bytes, what: str) -> Any:
+    """Parse JSON text (bytes: UTF-8) whose numbers are all finite (shared by every format storing JSON).
 
+    NaN, Infinity, a float out of range (``1e999``) or anything else malformed is a PolicyFileError
+    naming ``what``; huge integers stay Python ints, refused where a float is needed (spec.as_float)."""
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise PolicyFileError(f"header JSON number {text[:40]} is out of range")
-    return value
+    def constant(name: str) -> None:
+        raise PolicyFileError(f"{what} contains {name}, which is not a finite number")
+
+    def finite(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise PolicyFileError(f"{what} number {text[:40]} is out of range")
+        return value
+
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return json.loads(text, parse_constant=constant, parse_float=finite)
+    except PolicyFileError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
+        raise PolicyFileError(f"{what} is not valid JSON: {exc}") from None
 
 
 def _split(data: bytes) -> tuple[dict[str, Any], memoryview]:
@@ -131,13 +144,7 @@ def _split(data: bytes) -> tuple[dict[str, Any], memoryview]:
     (crc,) = _CRC.unpack_from(data, len(data) - _CRC.size)
     if zlib.crc32(memoryview(data)[: -_CRC.size]) != crc:
         raise PolicyFileError("CRC32 mismatch: the file is corrupted")
-    raw = bytes(data[_PREFIX.size : _PREFIX.size + header_len])
-    try:
-        header = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
-        if isinstance(exc, PolicyFileError):
-            raise
-        raise PolicyFileError(f"header is not valid JSON: {exc}") from None
+    header = loads_json(bytes(data[_PREFIX.size : _PREFIX.size + header_len]), "header")
     if not isinstance(header, dict):
         raise PolicyFileError("header must be a JSON object")
     if header.get("format") != FORMAT_NAME:

@@ -33,6 +33,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from wann_ros import __version__
+from wann_ros.formats import write_atomic
 from wann_ros.formats.onnx_policy import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -336,7 +337,7 @@ def export_onnx(
         raise TypeError(f"no ONNX export for {type(policy).__name__}")
     model = g.model(policy.spec, opset, meta)
     if path is not None:
-        onnx.save_model(model, str(path))
+        write_atomic(path, model.SerializeToString())
     return model
 
 

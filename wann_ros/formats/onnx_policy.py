@@ -9,7 +9,6 @@ Needs only numpy and onnxruntime (not the ``onnx`` package).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import onnxruntime as ort
 
 from wann_ros.formats import register_format
 from wann_ros.formats.errors import PolicyFileError
+from wann_ros.formats.native import loads_json
 from wann_ros.policies.checks import as_float, as_float_array, as_layer_sizes
 from wann_ros.policies.dense import layer_shapes
 from wann_ros.policies.hebbian import draw_initial_weights
@@ -45,10 +45,7 @@ def sniff(data: bytes) -> bool:
 def _json_meta(meta: dict[str, str], key: str) -> Any:
     if key not in meta:
         raise PolicyFileError(f"ONNX model has no {key!r} metadata: not a wann_ros policy export")
-    try:
-        return json.loads(meta[key])
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise PolicyFileError(f"ONNX metadata {key!r} is not valid JSON: {exc}") from None
+    return loads_json(meta[key], f"ONNX metadata {key!r}")
 
 
 class OnnxPolicy:

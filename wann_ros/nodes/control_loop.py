@@ -18,7 +18,7 @@ from wann_ros.nodes.safety import EStop, SafeCommand, SafetyGate, SoftStart, Wat
 from wann_ros.nodes.sensors import SensorCache, SpecMismatchError, inputs_for
 from wann_ros.policies.base import Policy
 from wann_ros.policies.spec import all_finite
-from wann_ros.sim.observation import compile_observation, required_inputs
+from wann_ros.sim.observation import compile_observation, observed_action, required_inputs
 
 
 @dataclass
@@ -201,7 +201,7 @@ class ControlLoop:
         if action.shape != (self.spec.action.size,) or not all_finite(action):
             return self._failed(now, "non-finite policy action", dt)
         self.failing_since = None
-        self.prev_action = action
+        self.prev_action = observed_action(action)
         command = self.spec.action.to_command(action)
         ramp = self.soft_start.fraction(now) < 1.0
         if ramp:

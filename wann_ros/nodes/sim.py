@@ -84,7 +84,7 @@ class SimNode(Node):
         knobs = SimKnobs.from_mapping(read_knobs_yaml(p("knobs", "").value))
         self.world = QuadrupedWorld(robot, self._damage_from_params({}), knobs, gui=gui)
         if self.scheduled:  # refused now (DamageError) rather than ignored at damage_time
-            self.world._checked(self._damage_from_params({"damage": self.scheduled}))
+            self.world.check_damage(self._damage_from_params({"damage": self.scheduled}))
         self.joints = tuple(p("command_joints", list(self.world.joint_names)).value)
         unknown = set(self.joints) ^ set(self.world.joint_names)
         if unknown or len(self.joints) != len(self.world.joint_names):

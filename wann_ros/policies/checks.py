@@ -7,13 +7,12 @@ check type, range and shape before any array is built from a value.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from wann_ros.policies.spec import PolicySpecError
+from wann_ros.policies.spec import PolicySpecError, as_float
 
 MAX_UNITS = 1 << 16  # widest layer / most WANN nodes
 MAX_LAYERS = 64
@@ -43,15 +42,6 @@ def as_int(value: Any, what: str, lo: int, hi: int) -> int:
     if not lo <= int(value) <= hi:
         fail(f"{what} must be in {lo}..{hi}, got {value}")
     return int(value)
-
-
-def as_float(value: Any, what: str) -> float:
-    """A finite real number."""
-    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
-        fail(f"{what} must be a number, got {value!r}")
-    if not math.isfinite(float(value)):
-        fail(f"{what} must be finite, got {value!r}")
-    return float(value)
 
 
 def as_opt_float(value: Any, what: str, positive: bool = False) -> float | None:

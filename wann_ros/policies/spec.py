@@ -50,6 +50,22 @@ def all_finite(x: np.ndarray) -> bool:
     return math.isfinite(total) or bool(np.isfinite(x).all())
 
 
+def as_float(value: Any, what: str) -> float:
+    """A finite real number (an int or float, not a bool) as a float; PolicySpecError otherwise.
+
+    Values come from files, so an int may have thousands of digits: too large for a float is an error,
+    never an OverflowError."""
+    if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, (bool, np.bool_)):
+        raise PolicySpecError(f"{what} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise PolicySpecError(f"{what} must be finite, got an integer of {value.bit_length()} bits") from None
+    if not math.isfinite(number):
+        raise PolicySpecError(f"{what} must be finite, got {number}")
+    return number
+
+
 def _vector(value: Any, size: int, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -153,9 +169,8 @@ class ObservationSpec:
         if sum(t.size for t in terms) > MAX_DIM:
             raise PolicySpecError("observation vector is absurdly large")
         clip = d.get("clip")
-        if clip is not None and (not isinstance(clip, (int, float)) or isinstance(clip, bool)):
-            raise PolicySpecError(f"observation clip must be a number, got {clip!r}")
-        return ObservationSpec(terms, d.get("mean"), d.get("std"), None if clip is None else float(clip))
+        clip = None if clip is None else as_float(clip, "observation clip")
+        return ObservationSpec(terms, d.get("mean"), d.get("std"), clip)
 
 
 @dataclass(frozen=True)
@@ -274,12 +289,13 @@ class Provenance:
         extra = d.get("extra", {})
         if not isinstance(extra, dict):
             raise PolicySpecError("provenance extra must be a mapping")
-        score = d.get("score")
+        score = d.get("score")  # informative only: a value that is not a number is dropped
+        is_number = isinstance(score, (int, float)) and not isinstance(score, bool)
         return Provenance(
             task=str(d.get("task", "")),
             seed=d.get("seed") if isinstance(d.get("seed"), int) else None,
             generation=d.get("generation") if isinstance(d.get("generation"), int) else None,
-            score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+            score=as_float(score, "provenance score") if is_number else None,
             command=str(d.get("command", "")),
             extra=extra,
         )
@@ -317,13 +333,10 @@ class PolicySpec:
         for key in ("kind", "observation", "action", "control_period"):
             if key not in d:
                 raise PolicySpecError(f"policy spec is missing {key!r}")
-        period = d["control_period"]
-        if not isinstance(period, (int, float)) or isinstance(period, bool):
-            raise PolicySpecError(f"control_period must be a number, got {period!r}")
         return PolicySpec(
             kind=d["kind"],
             observation=ObservationSpec.from_dict(d["observation"]),
             action=ActionSpec.from_dict(d["action"]),
-            control_period=float(period),
+            control_period=as_float(d["control_period"], "control_period"),
             provenance=Provenance.from_dict(d.get("provenance", {})),
         )

@@ -40,6 +40,8 @@ class Damage:
     strength: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.locked, str):  # iterating it would lock one "joint" per character
+            raise DamageError(f"Damage.locked must be a list of joint names, got the string {self.locked!r}")
         shortened = _pairs(self.shortened, "Damage.shortened")
         strength = _pairs(self.strength, "Damage.strength")
         locked = tuple(sorted({str(j) for j in self.locked}))

@@ -7,6 +7,7 @@ An env is reusable across episodes: ``reset(seed=...)`` restores the saved world
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -15,36 +16,50 @@ import numpy as np
 
 from wann_ros.policies.spec import all_finite
 from wann_ros.sim import robot_specs as rs
-from wann_ros.sim.damage import MORPHOLOGIES, Damage, parse_damage
+from wann_ros.sim.damage import Damage, DamageError, parse_damage
 from wann_ros.sim.int_range import draw_int, int_range
 from wann_ros.sim.knobs import SimKnobs
-from wann_ros.sim.observation import RobotState, build_observation, compile_observation, quat_to_rpy
+from wann_ros.sim.observation import (
+    RobotState,
+    build_observation,
+    compile_observation,
+    observed_action,
+    quat_to_rpy,
+)
 from wann_ros.sim.progress import EarlyStop, WalkProgress
 from wann_ros.sim.swingup import SwingUpBatch, SwingUpParams
 from wann_ros.sim.world import QuadrupedWorld
 
 DamageLike = str | Damage | Mapping[str, Any] | None
 StepLike = int | tuple[int, int]  # a policy step, or [low, high] drawn per episode
+ScheduleEntry = tuple[StepLike, DamageLike]
 
 
 def _morphology(morphology: DamageLike) -> Damage:
-    if isinstance(morphology, str) and morphology not in MORPHOLOGIES and ":" not in morphology:
-        raise ValueError(
-            f"unknown morphology {morphology!r}; presets: {sorted(MORPHOLOGIES)} "
-            "(or a damage text such as 'shorten:back_left=0.5')"
-        )
-    return parse_damage(morphology)
+    """A morphology (preset, damage text, mapping or Damage) as a Damage; an unreadable one is refused."""
+    try:
+        return parse_damage(morphology)
+    except DamageError as exc:
+        raise DamageError(f"unknown morphology {morphology!r}: {exc}") from None
 
 
-def split_midrun(morphology: DamageLike) -> tuple[DamageLike, list[tuple[StepLike, DamageLike]]]:
+def _after_entry(current: Damage, entry: Damage) -> Damage:
+    """The damage after a schedule entry: ``entry`` added to ``current``; an intact ``entry`` (``"standard"``)
+    repairs everything."""
+    return entry if entry == Damage() else current.merged(entry)
+
+
+def split_midrun(morphology: DamageLike) -> tuple[DamageLike, list[ScheduleEntry]]:
     """``"right_front@300"``: start intact and take the damage before policy step 300;
     ``"right_front@200-600"``: at a step drawn per episode from [200, 600]. Others pass as they are."""
     if not (isinstance(morphology, str) and "@" in morphology):
         return morphology, []
     damage, _, when = morphology.partition("@")
-    low, _, high = when.partition("-")
+    match = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", when)
     try:
-        steps = int_range((int(low), int(high or low)), "a damage step")
+        if match is None:
+            raise ValueError(f"{when!r} is not STEP or LOW-HIGH in digits")
+        steps = int_range((int(match[1]), int(match[2] or match[1])), "a damage step")
     except ValueError as exc:
         msg = f"morphology {morphology!r}: expected DAMAGE@STEP or DAMAGE@LOW-HIGH ({exc})"
         raise ValueError(msg) from None
@@ -63,7 +78,8 @@ class _QuadrupedEnv(gym.Env):
         act_spec,
         morphology: DamageLike,
         knobs: SimKnobs | None,
-        damage_schedule: Sequence[tuple[StepLike, DamageLike]],
+        damage_schedule: Sequence[ScheduleEntry],
+        policy_steps: int,
         render_mode: str | None,
         gui: bool,
     ) -> None:
@@ -72,15 +88,29 @@ class _QuadrupedEnv(gym.Env):
         self.render_mode = render_mode
         morphology, midrun = split_midrun(morphology)
         self.morphology = _morphology(morphology)
-        schedule = [*damage_schedule, *midrun]
-        self.schedule = [(int_range(k, "a damage step"), parse_damage(d)) for k, d in schedule]
-        self.damage_steps = [low for (low, _high), _ in self.schedule]
         self.obs_spec, self.act_spec = obs_spec, act_spec
         self._build = compile_observation(obs_spec)
         self.world = QuadrupedWorld(robot, self.morphology, knobs, gui=gui)
+        self.schedule = self._read_schedule([*damage_schedule, *midrun], policy_steps)
+        self.damage_steps = [low for (low, _high), _ in self.schedule]
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self.world.control_period)}
         self.action_space = gym.spaces.Box(-1.0, 1.0, (act_spec.size,), np.float32)
         self.t = 0
+
+    def _read_schedule(
+        self, schedule: Sequence[ScheduleEntry], policy_steps: int
+    ) -> list[tuple[tuple[int, int], Damage]]:
+        """(step range, damage) pairs, checked now rather than when they fire: each damage against the
+        robot's joints, each step against the episode's ``policy_steps`` (a later one would never fire)."""
+        read = []
+        for step, damage in schedule:
+            low, high = int_range(step, "a damage step")
+            if high >= policy_steps:
+                raise ValueError(
+                    f"damage step {step!r} is past the episode's last policy step {policy_steps - 1}"
+                )
+            read.append(((low, high), self.world.check_damage(damage)))
+        return read
 
     def _obs(self) -> np.ndarray:
         return self._build(self.world.robot_state()).astype(np.float32)
@@ -92,10 +122,11 @@ class _QuadrupedEnv(gym.Env):
     def _apply_scheduled_damage(self) -> None:
         for step, (_, damage) in zip(self.damage_steps, self.schedule, strict=True):
             if step == self.t:
-                self.apply_damage(damage)
+                self.apply_damage(_after_entry(self.world.damage, damage))
 
     def apply_damage(self, damage: DamageLike) -> bool:
-        """Damage the robot now, mid-episode; returns True if the body was respawned."""
+        """Make ``damage`` the robot's whole damage now, mid-episode (it replaces the current one; a schedule
+        entry adds to it instead); returns True if the body was respawned."""
         return self.world.apply_damage(damage)
 
     def render(self) -> np.ndarray | None:
@@ -114,9 +145,11 @@ class AntDamageEnv(_QuadrupedEnv):
     step's progress in paper units; the episode ends at ``max_steps`` env steps or, with ``early_stop``,
     by the paper's rule (which may fire after ``early_stop_grace`` policy steps; the paper's 200).
     ``info["distance"]`` = {"paper_units": ..., "metres": ...} since the burn-in.
-    ``damage_schedule``: (policy step, damage) pairs applied before that step, mid-episode; the step may
-    be ``[low, high]``, drawn per episode (``damage_steps`` tells this episode's). The morphology
-    ``"right_front@200-600"`` is short for an intact start and that damage on such a schedule.
+    ``damage_schedule``: (policy step, damage) pairs applied before that step, mid-episode: each adds its
+    damage to the robot's current one, and ``"standard"`` repairs everything. The step may be
+    ``[low, high]``, drawn per episode (``damage_steps`` tells this episode's); it must come before the
+    episode's last policy step. The morphology ``"right_front@200-600"`` is short for an intact start
+    and that damage on such a schedule.
     ``fall_height``: the torso height (m) at or below which the robot counts as fallen; None is the
     Ant's own 0.26 (a higher one trains gaits that keep clearance, see docs/hebbian.md).
     """
@@ -128,7 +161,7 @@ class AntDamageEnv(_QuadrupedEnv):
         burn_in: int = 40,
         max_steps: int = 1000,
         early_stop: bool = True,
-        damage_schedule: Sequence[tuple[StepLike, DamageLike]] = (),
+        damage_schedule: Sequence[ScheduleEntry] = (),
         render_mode: str | None = None,
         gui: bool = False,
         early_stop_grace: int = EarlyStop.grace,
@@ -147,6 +180,7 @@ class AntDamageEnv(_QuadrupedEnv):
             morphology,
             knobs,
             damage_schedule,
+            max_steps - burn_in,
             render_mode,
             gui,
         )
@@ -202,7 +236,8 @@ class A1Env(_QuadrupedEnv):
     """Unitree A1 walking along +x with joint position (PD) control and proprioceptive observations.
 
     Reward per step: ``dx - 0.5 |dy| - 0.002 |a - a_prev|^2`` (base displacement in metres, network
-    actions). Terminates when the base drops below 0.15 m or |roll| or |pitch| exceeds 1 rad.
+    actions). Terminates when the base drops below 0.15 m, |roll| or |pitch| exceeds 1 rad, or the
+    observation is not finite. ``damage_schedule`` as for :class:`AntDamageEnv`.
     """
 
     def __init__(
@@ -210,7 +245,7 @@ class A1Env(_QuadrupedEnv):
         morphology: DamageLike = "standard",
         knobs: SimKnobs | None = None,
         max_steps: int = 1000,
-        damage_schedule: Sequence[tuple[StepLike, DamageLike]] = (),
+        damage_schedule: Sequence[ScheduleEntry] = (),
         render_mode: str | None = None,
         gui: bool = False,
     ) -> None:
@@ -221,6 +256,7 @@ class A1Env(_QuadrupedEnv):
             morphology,
             knobs,
             damage_schedule,
+            max_steps,
             render_mode,
             gui,
         )
@@ -250,7 +286,7 @@ class A1Env(_QuadrupedEnv):
 
     def step(self, action):
         self._apply_scheduled_damage()
-        a = np.clip(np.nan_to_num(np.asarray(action, dtype=np.float64)), -1.0, 1.0)
+        a = observed_action(action)
         self.world.step(self.act_spec.to_command(a), a)
         self.t += 1
         truth = self.world.ground_truth()
@@ -258,9 +294,10 @@ class A1Env(_QuadrupedEnv):
         reward = float(dx - 0.5 * abs(dy) - 0.002 * np.sum((a - self._prev_action) ** 2))
         self._prev_xy, self._prev_action = truth.base_pos[:2].copy(), a
         roll, pitch, _ = quat_to_rpy(truth.base_quat)
-        fallen = self.world.fallen or abs(roll) > 1.0 or abs(pitch) > 1.0
+        obs = self._obs()
+        fallen = self.world.fallen or abs(roll) > 1.0 or abs(pitch) > 1.0 or not all_finite(obs)
         truncated = self.t >= self.max_steps and not fallen
-        return self._obs(), reward, fallen, truncated, self._info(fallen)
+        return obs, reward, fallen, truncated, self._info(fallen)
 
 
 class CartPoleSwingUpEnv(gym.Env):

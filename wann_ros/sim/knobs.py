@@ -21,16 +21,16 @@ Range = tuple[float, float]
 
 @dataclass(frozen=True)
 class SimKnobs:
-    """``ground_friction``: lateral friction of the ground; ``mass_scale``: factor per link mass;
-    ``motor_strength``: factor per joint motor; ``latency_steps``: commands act this many control steps
-    late (a ``(low, high)`` pair of ints: drawn per episode, both ends included); ``joint_pos_noise``
-    (rad), ``joint_vel_noise`` (rad/s), ``imu_noise`` (rad/s on the gyro, rad of random tilt on the
-    orientation): Gaussian sensor noise std; ``push_force`` (N): a horizontal push on the base lasting
-    one control step, every ``push_interval`` control steps; ``gravity_tilt`` (rad, a number t means
-    (0, t)): gravity leans from vertical by this angle toward ``gravity_heading`` (rad from +x toward
-    +y; None: uniform around z), as on a slope whose ground stays level (the legs on the low side carry
-    more); ``spawn_yaw`` (rad, a number y means (-y, y)): the body starts turned by this yaw from its
-    spawn heading, so it must steer toward its walk target."""
+    """``ground_friction``: lateral friction of the ground; ``mass_scale``: factor (> 0) per link on its
+    mass and inertia; ``motor_strength``: factor per joint motor; ``latency_steps``: commands act this
+    many control steps late (a ``(low, high)`` pair of ints: drawn per episode, both ends included);
+    ``joint_pos_noise`` (rad), ``joint_vel_noise`` (rad/s), ``imu_noise`` (rad/s on the gyro, rad of
+    random tilt on the orientation): Gaussian sensor noise std; ``push_force`` (N): a horizontal push on
+    the base lasting one control step, every ``push_interval`` control steps; ``gravity_tilt`` (rad, a
+    number t means (0, t)): gravity leans from vertical by this angle toward ``gravity_heading`` (rad
+    from +x toward +y; None: uniform around z), as on a slope whose ground stays level (the legs on the
+    low side carry more); ``spawn_yaw`` (rad, a number y means (-y, y)): the body starts turned by this
+    yaw from its spawn heading, so it must steer toward its walk target."""
 
     ground_friction: Range | None = None
     mass_scale: Range | None = None
@@ -67,6 +67,8 @@ class SimKnobs:
             if not lo <= r[0] <= r[1] < hi:
                 raise ValueError(f"SimKnobs.{name} needs {lo} <= low <= high < {hi}, got {r!r}")
             object.__setattr__(self, name, (float(r[0]), float(r[1])))
+        if self.mass_scale is not None and self.mass_scale[0] <= 0:  # a zero mass is a static body
+            raise ValueError(f"SimKnobs.mass_scale needs low > 0, got {self.mass_scale!r}")
         if self.gravity_heading is not None and self.gravity_tilt is None:
             raise ValueError("SimKnobs.gravity_heading needs a gravity_tilt")
         low, high = int_range(self.latency_steps, "SimKnobs.latency_steps", most=100)

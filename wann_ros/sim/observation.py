@@ -247,6 +247,12 @@ def _foot_contacts(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
     return _floats(state, "foot_contacts", "foot_contacts")
 
 
+def observed_action(action: Vector) -> np.ndarray:
+    """A network action as the next observation's ``prev_action`` term sees it: NaN -> 0, clipped to
+    [-1, 1] (the range ``ActionSpec.to_command`` reads). ``A1Env`` and the controller node store this."""
+    return np.clip(np.nan_to_num(np.asarray(action, dtype=np.float64)), -1.0, 1.0)
+
+
 def _prev_action(state: RobotState, p: dict[str, Any], size: int) -> list[float]:
     if state.prev_action is None:  # the first step of an episode: no action yet
         return [0.0] * size

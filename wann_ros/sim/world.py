@@ -88,7 +88,7 @@ class QuadrupedWorld:
         self.joint_names = robot.joint_names
         self.foot_names = robot.foot_links
         self.control_period = robot.control_period
-        self.damage = self._checked(parse_damage(damage))
+        self.damage = self.check_damage(damage)
         self._client = pb.connect(pb.GUI if gui else pb.DIRECT)
         if self._client < 0:
             raise RuntimeError("pybullet could not connect (GUI needs a display)")
@@ -112,7 +112,9 @@ class QuadrupedWorld:
         self.reset(0)
 
     # ----------------------------------------------------------------------------------------- setup
-    def _checked(self, damage: Damage) -> Damage:
+    def check_damage(self, damage: str | Damage | Mapping | None) -> Damage:
+        """``damage`` read by :func:`parse_damage` and checked against this robot's joints (DamageError)."""
+        damage = parse_damage(damage)
         unknown = damage.joints() - set(self.joint_names)
         if unknown:
             raise DamageError(
@@ -168,7 +170,9 @@ class QuadrupedWorld:
         self._jidx = [joints[n] for n in cfg.joint_names]
         self._foot_idx = [links[n] for n in cfg.foot_links]
         self._all_links = list(range(n_links))
-        self._masses = [pb.getDynamicsInfo(self._body, i, **c)[0] for i in range(-1, n_links)]
+        dynamics = [pb.getDynamicsInfo(self._body, i, **c) for i in range(-1, n_links)]
+        self._masses = [d[0] for d in dynamics]
+        self._inertia = [d[2] for d in dynamics]  # local inertia diagonals (the URDF's, for the A1)
         self._disable_motors()
 
     def _disable_motors(self) -> None:
@@ -220,7 +224,7 @@ class QuadrupedWorld:
         rng = _rng(seed)
         cfg, c = self.config, self._c
         if damage is not None:
-            self.damage = self._checked(parse_damage(damage))
+            self.damage = self.check_damage(damage)
         if self._loaded_morphology != self.damage.morphology or self._saved_state < 0:
             self._load_robot(self.damage.morphology)
             if self._saved_state >= 0:
@@ -283,14 +287,20 @@ class QuadrupedWorld:
         )
 
     def _scale_masses(self) -> None:
-        for link, m, f in zip(range(-1, len(self._all_links)), self._masses, self._mass_factors, strict=True):
-            pb.changeDynamics(self._body, link, mass=m * f, **self._c)
+        """Each link's loaded mass and inertia times its factor (a mass alone would make pybullet recompute
+        the inertia from the collision shapes, replacing the URDF's)."""
+        links = zip(
+            range(-1, len(self._all_links)), self._masses, self._inertia, self._mass_factors, strict=True
+        )
+        for link, m, inertia, f in links:
+            diagonal = [i * f for i in inertia]
+            pb.changeDynamics(self._body, link, mass=m * f, localInertiaDiagonal=diagonal, **self._c)
 
     # ---------------------------------------------------------------------------------------- damage
     def apply_damage(self, damage: str | Damage | Mapping | None) -> bool:
         """Switch to ``damage`` now, without resetting anything. Returns True if the body was respawned
         (a changed morphology); the new body takes over base pose, velocities and joint states."""
-        new = self._checked(parse_damage(damage))
+        new = self.check_damage(damage)
         respawn = new.morphology != self._loaded_morphology
         self.damage = new
         if respawn:
@@ -346,7 +356,7 @@ class QuadrupedWorld:
         network action behind it, reported as ``RobotState.prev_action``."""
         cmd = self.command_array(command)
         if self._pending:
-            self._pending.append(cmd)
+            self._pending.append(cmd.copy())  # the caller may reuse its array before this one acts
             cmd = self._pending.popleft()
         cfg, c, body = self.config, self._c, self._body
         push = self._push_force()
