@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from wann_ros.formats import load_policy
 from wann_ros.policies import (
     ChromaticPolicy,
     HebbianPolicy,
@@ -438,6 +442,129 @@ def test_make_policy_rebuilds_every_kind_from_its_network_dict(index):
         np.testing.assert_array_equal(again.act(x), pol.act(x))
     with pytest.raises(PolicySpecError, match="does not match"):
         make_policy("static" if pol.spec.kind != "static" else "wann", pol.network_dict(), pol.spec)
+
+
+# -- copies and pickles ----------------------------------------------------------------------------
+# The policies keep buffers that are views of one another; numpy copies a view as a separate array, so
+# a naive copy acted wrongly. A copy must act like the original, bit for bit, and on its own.
+COPIES = {"deepcopy": copy.deepcopy, "pickle": lambda obj: pickle.loads(pickle.dumps(obj))}
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def run(policy, obs):
+    return np.array([policy.act(x) for x in obs])
+
+
+def copy_kinds(normalised):
+    """``all_kinds`` plus a weight ensemble; ``normalised`` specs make ``act`` normalise into the buffers."""
+    kinds = all_kinds()
+    kinds.append(
+        WannPolicy(
+            3,
+            2,
+            WANN_ACTS,
+            WANN_CONN,
+            generic_spec("wann", 3, 2),
+            shared_weight=0.7,
+            ensemble_weights=[-1, 2],
+        )
+    )
+    if normalised:
+        for pol in kinds:
+            obs = pol.spec.observation
+            pol.spec.observation = ObservationSpec(obs.terms, [0.1, -0.2, 0.3], [0.5, 2.0, 1.5], 3.0)
+    return kinds
+
+
+@pytest.mark.parametrize("how", COPIES)
+@pytest.mark.parametrize("normalised", [False, True])
+@pytest.mark.parametrize("index", range(6))
+def test_a_copy_acts_like_the_original_and_on_its_own(index, normalised, how):
+    pol, twin = copy_kinds(normalised)[index], copy_kinds(normalised)[index]  # twin: an untouched reference
+    obs = np.random.default_rng(14).normal(size=(6, 3))
+    pol.reset(5)
+    run(pol, obs)  # mid-episode (a Hebbian network's weights have moved)
+    dup = COPIES[how](pol)
+    assert type(dup) is type(pol)
+    np.testing.assert_array_equal(run(dup, obs), run(pol, obs))
+    run(dup, 3 * obs)  # acting on the copy ...
+    twin.reset(5)
+    run(twin, obs)
+    run(twin, obs)
+    np.testing.assert_array_equal(run(pol, obs), run(twin, obs))  # ... leaves the original where it was
+
+
+@pytest.mark.parametrize("how", COPIES)
+def test_a_mid_episode_hebbian_copy_continues_exactly(small_hebbian, how):
+    sizes, params, spec = small_hebbian
+    obs = np.random.default_rng(15).normal(size=(12, 4))
+    pol = HebbianPolicy.from_flat(params, sizes, spec, normalize=True, weight_bound=0.8, seed=2)
+    run(pol, obs[:4])
+    pol.act(obs[4], defer_update=True)  # its update, from the buffered activity, is still pending
+    dup = COPIES[how](pol)
+    for a, b in zip(dup.weights, pol.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for x in obs[5:]:  # the next act applies the pending update, then the rule keeps changing the weights
+        np.testing.assert_array_equal(dup.act(x, defer_update=True), pol.act(x, defer_update=True))
+    dup.finish_update()
+    pol.finish_update()
+    for a, b in zip(dup.weights, pol.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    pol.freeze()
+    frozen = COPIES[how](pol)
+    assert frozen.frozen
+    frozen.unfreeze()
+    before = pol.weights
+    run(frozen, obs)  # neither its plasticity nor its options reach the original
+    assert pol.frozen
+    for a, b in zip(pol.weights, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    pol.reset(9)
+    frozen.reset(9)
+    pol.unfreeze()
+    np.testing.assert_array_equal(run(frozen, obs), run(pol, obs))
+
+
+@pytest.mark.parametrize("how", COPIES)
+def test_population_copies_act_like_the_original_and_on_their_own(small_hebbian, how):
+    sizes, _, spec = small_hebbian
+    rng = np.random.default_rng(16)
+    hebbian = HebbianPopulation(rng.normal(scale=0.3, size=(3, hebbian_param_count(sizes))), sizes, spec)
+    static_params = rng.normal(size=(3, static_param_count(sizes)))
+    static = StaticPopulation(static_params, sizes, generic_spec("static", 4, 3))
+    obs = rng.normal(size=(5, 3, 4))
+    hebbian.reset([1, 2, 3])
+    hebbian.act_batch(obs[0])  # mid-episode
+    for pop in (hebbian, static):
+        dup = COPIES[how](pop)
+        for x in obs:
+            np.testing.assert_array_equal(dup.act_batch(x), pop.act_batch(x))
+    dup = COPIES[how](hebbian)
+    before = hebbian.weights
+    dup.act_batch(obs[0])  # the copy's plastic step leaves the original's weights alone
+    for a, b in zip(hebbian.weights, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(dup.weights[0], before[0])
+    dup = COPIES[how](static)
+    dup.params[1] = 0.0  # the copy's network still reads its own params ...
+    zeroed = static_params.copy()
+    zeroed[1] = 0.0
+    want = StaticPopulation(zeroed, sizes, generic_spec("static", 4, 3)).act_batch(obs[0])
+    np.testing.assert_array_equal(dup.act_batch(obs[0]), want)
+    assert static.act_batch(obs[0])[1].tolist() != want[1].tolist()  # ... and not the original's
+
+
+@pytest.mark.parametrize("how", COPIES)
+@pytest.mark.parametrize(
+    "name", ["ant_hebbian.wrp", "ant_static.wrp", "ant_chromatic.chroma", "swingup_wann_shared.wrp"]
+)
+def test_copies_of_the_shipped_models_act_like_the_originals(name, how):
+    pol = load_policy(MODELS / name)
+    obs = np.random.default_rng(17).normal(size=(5, pol.spec.observation.size)).astype(np.float32)
+    dup = COPIES[how](pol)
+    pol.reset(1)
+    dup.reset(1)
+    np.testing.assert_array_equal(run(dup, obs), run(pol, obs))
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # an overflowing sum is no reason to warn

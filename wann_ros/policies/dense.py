@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,12 +53,14 @@ class DenseStack:
     ) -> None:
         self.weights = list(weights)
         self.biases = list(biases) if biases is not None else [None] * len(self.weights)
+        self.activations = list(activations)
         self._fns = [activation_function(a) for a in activations]
+        self._buffers: list[np.ndarray] = []
         if self.weights[0].ndim != 2:
             return  # a population: only forward_batch applies
         aug = 0 if biases is None else 1
         sizes = [self.weights[0].shape[0]] + [w.shape[1] for w in self.weights]
-        buffers = [np.ones(n + aug) for n in sizes[:-1]] + [np.empty(sizes[-1])]
+        buffers = self._buffers = [np.ones(n + aug) for n in sizes[:-1]] + [np.empty(sizes[-1])]
         #: where ``forward`` reads its input; normalise straight into it to skip a copy
         self.input = buffers[0][: sizes[0]]
         #: every layer's output after the last ``forward`` (views of reused buffers)
@@ -68,6 +71,24 @@ class DenseStack:
             else [np.vstack([w, b]) for w, b in zip(self.weights, self.biases, strict=True)]
         )
         self._steps = list(zip(buffers[:-1], mats, self.outputs, self._fns, strict=True))
+
+    # Copies and pickles: numpy copies a view as a separate array, which would cut ``input``,
+    # ``outputs`` and ``_steps`` off the buffers they share. So the state is what ``__init__`` takes
+    # plus the buffers' values (the last pass's activity, which a deferred Hebbian update still
+    # reads); the weight arrays stay the owner's (the copy memo keeps shared objects shared).
+    def __getstate__(self) -> dict[str, Any]:
+        biases = None if self.biases[0] is None else self.biases
+        return {
+            "weights": self.weights,
+            "biases": biases,
+            "activations": self.activations,
+            "buffers": self._buffers,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["weights"], state["biases"], state["activations"])
+        for buf, value in zip(self._buffers, state["buffers"], strict=True):
+            np.copyto(buf, value)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """One input vector through a single network; returns ``self.outputs[-1]``.

@@ -137,8 +137,21 @@ class StaticPopulation:
         if params.ndim != 2 or params.shape[1] != n_params:
             fail(f"population params must have shape (N, {n_params}), got {params.shape}")
         self.params = as_float_array(params, "population params")
+        self._build_stack()
+
+    def _build_stack(self) -> None:
+        """The network stack over views of ``params``."""
         parts = split_flat(self.params, static_layout(self.template.layer_sizes))
         self._stack = DenseStack(parts[0::2], parts[1::2], self.template.layer_activations)
+
+    # Copies and pickles: numpy copies a view as a separate array, which would cut the stack's
+    # weights off ``params``; so the stack is left out and rebuilt over the copy's ``params``.
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_stack"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._build_stack()
 
     def __len__(self) -> int:
         return self.params.shape[0]

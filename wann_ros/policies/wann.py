@@ -164,6 +164,17 @@ class WannPolicy:
         self._inputs = self._values[1:first_free]
         self._scale_steps()
 
+    # Copies and pickles: numpy copies a view as a separate array, which would cut the plan's views
+    # off ``_values``; so the compiled attributes are left out and ``_compile`` rebuilds them.
+    _COMPILED = ("_levels", "_out_slots", "_depth", "_values", "_inputs", "_steps")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._COMPILED}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._compile()
+
     def _scale_steps(self) -> None:
         """The single-step plan: level matrices with the shared weight multiplied in."""
         w = self._shared_weight
