@@ -3,7 +3,8 @@
     ros2 launch wann_ros quadruped.launch.py damage:=left_front damage_time:=10
     ros2 launch wann_ros quadruped.launch.py policy:=/path/to/policy.wrp robot:=ant
 
-Arguments: robot (ant | a1; picks config/<robot>.yaml), policy, damage, damage_time (sim seconds),
+Arguments: robot (ant | a1; picks config/<robot>.yaml), policy (default: the robot's shipped policy in
+models/, as wann_ros/shipped.py lists them), damage, damage_time (sim seconds),
 gui, use_sim_time, rate (the controller's, Hz, 0 = the policy's; the simulator steps at the robot's control
 period), lockstep, trigger, record, bag (output directory), seed, knobs (sim-to-real knobs for the
 simulator, a YAML mapping: knobs:="{latency_steps: 2, gravity_tilt: 0.1}"). Numbers may be written as
@@ -14,19 +15,28 @@ import os
 
 from launch.actions import DeclareLaunchArgument, LogInfo, Shutdown
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PythonExpression
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
 from launch import LaunchDescription
+from wann_ros.shipped import SHIPPED_POLICIES
 
 SHARE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # share/wann_ros or the source tree
 CONFIG_DIR = os.path.join(SHARE_DIR, "config")
-SHIPPED_POLICY = os.path.join(SHARE_DIR, "models", "ant_hebbian.wrp")
+# the robot's shipped policy file, looked up when the launch runs; "" (refused by the controller with its
+# reason) for a robot that has none
+SHIPPED_PATHS = {robot: os.path.join(SHARE_DIR, "models", name) for robot, name in SHIPPED_POLICIES.items()}
+SHIPPED_POLICY = PythonExpression([repr(SHIPPED_PATHS), ".get('", LaunchConfiguration("robot"), "', '')"])
 
 ARGUMENTS = (
     ("robot", "ant", "robot model: ant or a1 (selects config/<robot>.yaml)"),
-    ("policy", SHIPPED_POLICY, "policy file (native, .chroma or ONNX; the format is read from the content)"),
+    (
+        "policy",
+        SHIPPED_POLICY,
+        "policy file (native, .chroma or ONNX; the format is read from the content); default: the robot's "
+        f"shipped one in models/ ({', '.join(f'{r}: {n}' for r, n in SHIPPED_POLICIES.items())})",
+    ),
     ("damage", "standard", "damage applied at damage_time, e.g. left_front, lock:hip_1, weak:ankle_2=0.3"),
     ("damage_time", "0.0", "sim time (s) at which `damage` is applied"),
     ("gui", "false", "open the pybullet GUI"),
@@ -73,6 +83,7 @@ def generate_launch_description() -> LaunchDescription:
         executable="controller_node",
         name="controller",
         output="screen",
+        on_exit=Shutdown(reason="the controller stopped"),  # e.g. it refused its policy
         parameters=[
             config,
             common,

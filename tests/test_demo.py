@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.ros_helpers import isolate_ros_domain
+from wann_ros.shipped import SHIPPED_POLICIES
 
 pytestmark = pytest.mark.ros
 isolate_ros_domain()
@@ -43,3 +44,16 @@ def test_demo_shows_why_a_node_stopped(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "a node exited early (code 2)" in done.stderr and "cannot read damage 'left_frnt'" in done.stderr
+
+
+def test_demo_runs_the_a1_on_position_commands(tmp_path):
+    out = tmp_path / "demo"
+    cmd = [sys.executable, "-m", "wann_ros.demo", "--robot", "a1", "--duration", "6", "--out", str(out)]
+    done = subprocess.run([*cmd, "--damage", "right_front"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["robot"] == "a1" and summary["sim_time_s"] >= 6.0
+    assert "a1" not in SHIPPED_POLICIES and summary["policy_note"].startswith("PLACEHOLDER: no A1 policy")
+    assert summary["weight_norm_end"] > summary["weight_norm_start"] > 0  # the A1 controller ran it
+    assert "[damage: right_front]" in done.stdout
+    assert re.search(r"stopped all nodes: exit codes \{\d+: 0, \d+: 0\}", done.stdout)

@@ -127,3 +127,19 @@ def test_a1_episode_ends_on_a_non_finite_observation(monkeypatch):
     monkeypatch.setattr(env.world, "step", lambda command, action: env.world._read())  # no physics
     obs, _, terminated, truncated, info = env.step(np.zeros(12))
     assert not np.all(np.isfinite(obs)) and terminated and info["fallen"] and not truncated
+
+
+def test_standing_earns_the_alive_bonus_and_a_fall_does_not():
+    env = A1Env(max_steps=50)
+    env.reset(seed=0)
+    rewards = [env.step(np.zeros(12))[1] for _ in range(50)]  # the default pose: stands still
+    assert sum(rewards) == pytest.approx(50 * 0.002, abs=0.02)
+    assert A1Env(alive_bonus=0.0).alive_bonus == 0.0
+    with pytest.raises(ValueError, match="alive_bonus"):
+        A1Env(alive_bonus=-1.0)
+    env.reset(seed=0)
+    c = {"physicsClientId": env.world._client}
+    pb.resetBasePositionAndOrientation(env.world._body, [0, 0, 0.1], [1, 0, 0, 0], **c)  # upside down
+    _, reward, terminated, _, info = env.step(np.zeros(12))
+    assert terminated and info["fallen"] and reward < 0.002 / 2
+    env.close()

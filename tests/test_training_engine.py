@@ -190,3 +190,19 @@ def test_solved_needs_the_distance_and_windows_that_never_go_back(path, solved, 
     )
     assert fitness == path[-1] and info["steps"] == 30
     assert info["solved"] is solved and info["backstep"] == backstep
+
+
+class _Metres(_Track):
+    """A track whose env reports its distance in paper units and metres, as the quadrupeds do."""
+
+    def step(self, action):
+        obs, reward, term, trunc, info = super().step(action)
+        return obs, reward, term, trunc, {"distance": {"paper_units": info["distance"], "metres": -1.0}}
+
+
+def test_metres_are_reported_whatever_the_fitness():
+    fitness, info = run_episode(_Still(), _Metres([1.0, 2.0, 5.0]), 0)
+    assert fitness == 3.0 and info["distance_m"] == -1.0  # the sum of rewards, and the metres
+    fitness, info = run_episode(_Still(), _Metres([1.0, 2.0, 5.0]), 0, fitness="distance")
+    assert fitness == 5.0 and info["distance_m"] == -1.0
+    assert "distance_m" not in run_episode(_Still(), _Track([1.0, 2.0]), 0)[1]  # a plain number has no unit

@@ -33,7 +33,8 @@ def run_episode(
     step of the first sample that decreased (0: none), to tell a slow start from a robot that turns back.
     An env that reports ``fallen`` (the quadrupeds) also gives ``info["fell"]``: whether the env ended
     the episode with the robot down, and ``info["down"]``: the fraction of steps it was down (e.g. the
-    Ant's torso at or below 0.26 m).
+    Ant's torso at or below 0.26 m). An env that reports its distance in metres (the quadrupeds) gives
+    it as ``info["distance_m"]`` whatever the fitness.
     """
     if fitness not in FITNESS:
         raise ValueError(f"fitness must be one of {FITNESS}, got {fitness!r}")
@@ -58,10 +59,9 @@ def run_episode(
         back = next((i for i, (a, b) in enumerate(itertools.pairwise(samples), 1) if b < a), None)
         out["solved"] = bool(samples[-1] >= solved_distance and back is None)
         out["backstep"] = 0 if back is None else min((back + 1) * solved_window, steps)
-    if fitness == "distance":
+    if isinstance(info.get("distance"), dict) and "metres" in info["distance"]:
         out["distance_m"] = _distance(info, "metres")
-        return _distance(info), out
-    return total, out
+    return (_distance(info) if fitness == "distance" else total), out
 
 
 def _distance(info: dict[str, Any], unit: str = "paper_units") -> float:

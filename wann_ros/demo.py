@@ -3,8 +3,11 @@
 A Hebbian policy walks the pybullet Ant; halfway through, the left front leg is cut to a quarter of its
 length (``damage:=left_front``) without a reset, and the policy keeps adapting. Once a second the demo
 prints sim time, distance, speed and the weight norm; at the end it writes a plot and a summary.
+``--robot a1`` runs the Unitree A1 instead (position commands; its policy from ``--policy``, else the
+best A1 policy in ``models/``, else a random placeholder).
 
-    python -m wann_ros.demo [--duration 60] [--policy FILE] [--out runs/demo] [--knobs "{latency_steps: 2}"]
+    python -m wann_ros.demo [--duration 60] [--robot ant|a1] [--policy FILE] [--out runs/demo]
+                            [--knobs "{latency_steps: 2}"]
 """
 
 from __future__ import annotations
@@ -27,51 +30,60 @@ from wann_ros.nodes.processes import (
     stop,
     yaml_string,
 )
+from wann_ros.shipped import SHIPPED_POLICIES, shipped_policy
 from wann_ros.sim import robot_specs as rs
 from wann_ros.sim.knobs import SimKnobs, read_knobs_yaml
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
-PLACEHOLDER_LAYERS = (28, 32, 16, 8)
 
 
-def find_policy(models: Path) -> tuple[Path | None, str]:
-    """``models/ant_hebbian.wrp`` (the shipped Hebbian Ant policy, also the launch file's default), else
-    the best Ant policy in ``models/``: Hebbian first, then the highest provenance score."""
-    shipped = models / "ant_hebbian.wrp"
-    if shipped.is_file():
-        return shipped, "the shipped Hebbian policy"
+ROBOTS = {  # robot -> (display name, joint names, observation spec, action spec, control period)
+    "ant": ("Ant", rs.ANT_JOINTS, rs.ant_observation_spec, rs.ant_action_spec, rs.ANT_CONTROL_PERIOD),
+    "a1": ("A1", rs.A1_JOINTS, rs.a1_observation_spec, rs.a1_action_spec, rs.A1_CONTROL_PERIOD),
+}
+
+
+def find_policy(models: Path, robot: str = "ant") -> tuple[Path | None, str]:
+    """The robot's shipped policy (``wann_ros.shipped``, also the launch file's default), else the best
+    policy for the robot's joints in ``models/``: Hebbian first, then the highest provenance score."""
+    name, joints = ROBOTS[robot][:2]
+    if robot in SHIPPED_POLICIES and shipped_policy(robot, models).is_file():
+        return shipped_policy(robot, models), f"the shipped {name} policy"
     candidates = []
     for path in sorted(p for p in models.glob("*") if p.is_file()):
         try:
             policy = load_policy(path)
         except PolicyFileError:
             continue
-        if tuple(policy.spec.action.joint_names) != rs.ANT_JOINTS:
+        if tuple(policy.spec.action.joint_names) != joints:
             continue
         score = policy.spec.provenance.score
         candidates.append((policy.spec.kind == "hebbian", -np.inf if score is None else score, path))
     if not candidates:
-        return None, "no Ant policy in models/"
+        return None, f"no {name} policy in models/"
     is_hebbian, score, path = max(candidates)
-    what = "the shipped Hebbian policy" if is_hebbian else "not Hebbian: the best Ant policy available"
-    return path, f"{what} ({'no recorded score' if score == -np.inf else f'score {score:g}'})"
+    what = "Hebbian" if is_hebbian else "not Hebbian"
+    scored = "no recorded score" if score == -np.inf else f"score {score:g}"
+    return path, f"{what}: the best {name} policy available ({scored})"
 
 
-def placeholder_policy(out: Path, seed: int) -> Path:
-    """A PLACEHOLDER: a random (untrained) Hebbian network for the Ant, written as a native policy file."""
+def placeholder_policy(out: Path, seed: int, robot: str = "ant") -> Path:
+    """A PLACEHOLDER: a random (untrained) Hebbian network for the robot, written as a native policy file."""
     from wann_ros.policies.hebbian import HebbianPolicy, hebbian_param_count
     from wann_ros.policies.spec import PolicySpec, Provenance
 
+    _, _, observation_spec, action_spec, period = ROBOTS[robot]
     spec = PolicySpec(
         "hebbian",
-        rs.ant_observation_spec(),
-        rs.ant_action_spec(),
-        rs.ANT_CONTROL_PERIOD,
+        observation_spec(),
+        action_spec(),
+        period,
         Provenance(task="placeholder: random untrained Hebbian rules", seed=seed),
     )
-    rules = np.random.default_rng(seed).normal(0.0, 0.1, hebbian_param_count(PLACEHOLDER_LAYERS))
-    path = out / "placeholder_hebbian_ant.wrp"
-    save_policy(HebbianPolicy.from_flat(rules, PLACEHOLDER_LAYERS, spec), path)
+    layers = (spec.observation.size, 32, 16, spec.action.size)
+    rules = np.random.default_rng(seed).normal(0.0, 0.1, hebbian_param_count(layers))
+    path = out / f"placeholder_hebbian_{robot}.wrp"
+    save_policy(HebbianPolicy.from_flat(rules, layers, spec), path)
     return path
 
 
@@ -104,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=60.0, help="sim seconds to run (real time)")
     ap.add_argument("--damage-time", type=float, default=None, help="sim time of the damage (default: half)")
+    ap.add_argument("--robot", choices=sorted(ROBOTS), default="ant", help="simulated robot (default: ant)")
     ap.add_argument("--damage", default="left_front")
     ap.add_argument("--policy", type=Path, default=None, help="policy file (default: from models/)")
     ap.add_argument("--out", type=Path, default=Path("runs/demo"))
@@ -131,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.policy is not None:
         policy_path, note = args.policy, "given on the command line"
     else:
-        policy_path, note = find_policy(MODELS)
+        policy_path, note = find_policy(MODELS, args.robot)
         if policy_path is None:
-            policy_path = placeholder_policy(args.out, args.seed)
-            note = "PLACEHOLDER: no trained Ant policy in models/, running a random untrained Hebbian network"
+            policy_path = placeholder_policy(args.out, args.seed, args.robot)
+            note = f"PLACEHOLDER: {note}, running a random untrained Hebbian network"
     print(f"[demo] policy: {policy_path} ({note})", flush=True)
     if knobs.active:
         print(f"[demo] simulator knobs: {knobs}", flush=True)
@@ -152,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if launch_available():
         launch_args = {
             **common,
-            "robot": "ant",
+            "robot": args.robot,
             "policy": policy_path.resolve(),
             "damage": args.damage,
             "damage_time": damage_time,
@@ -169,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sim_node",
                 {
                     **common,
-                    "robot": "ant",
+                    "robot": args.robot,
                     "scheduled_damage": args.damage,
                     "damage_time": damage_time,
                     "knobs": yaml_string(args.knobs),
@@ -189,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             f"(pid {procs[1].pid}) as processes; logs in {logs}"
         )
     rclpy.init(args=[], signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-    monitor = RunMonitor("/joint_group_effort_controller/commands", name="demo_monitor")
+    mode = ROBOTS[args.robot][3]().mode
+    monitor = RunMonitor(f"/joint_group_{mode}_controller/commands", name="demo_monitor")
     executor = SingleThreadedExecutor()
     executor.add_node(monitor)
     code = 0
@@ -238,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     before = track[track[:, 0] < damage_time]
     after = track[track[:, 0] >= damage_time]
     summary = {
+        "robot": args.robot,
         "policy": str(policy_path),
         "policy_note": note,
         "sim_time_s": float(track[-1, 0]),
@@ -252,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         "weight_norm_end": float(norms[-1, 1]) if len(norms) else None,
     }
     png = args.out / "demo.png"
-    title = f"Ant, {policy_path.name}: damage {args.damage} at {damage_time:g} s"
+    title = f"{ROBOTS[args.robot][0]}, {policy_path.name}: damage {args.damage} at {damage_time:g} s"
     if note.startswith("PLACEHOLDER"):
         title = "PLACEHOLDER (random, untrained) " + title
     plot(png, track, norms, damage_time, args.damage, title)

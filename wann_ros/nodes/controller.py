@@ -316,7 +316,9 @@ class ControllerNode(LifecycleNode):
     def _configure(self, path: str) -> None:
         """Load, check and wire up the policy at ``path``; raises with the reason if it cannot run here."""
         if not path:
-            raise SpecMismatchError("parameter 'policy' is empty: name a policy file")
+            raise SpecMismatchError(
+                "parameter 'policy' is empty: name a policy file (ros2 launch: policy:=FILE)"
+            )
         data = read_file_bytes(path)  # hashed as loaded: a file replaced meanwhile does not mislead
         policy = read_policy_bytes(data)
         diagnostics_period = _positive("diagnostics_period", self._number("diagnostics_period"), "s")

@@ -7,6 +7,7 @@ An env is reusable across episodes: ``reset(seed=...)`` restores the saved world
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -235,9 +236,11 @@ class AntDamageEnv(_QuadrupedEnv):
 class A1Env(_QuadrupedEnv):
     """Unitree A1 walking along +x with joint position (PD) control and proprioceptive observations.
 
-    Reward per step: ``dx - 0.5 |dy| - 0.002 |a - a_prev|^2`` (base displacement in metres, network
-    actions). Terminates when the base drops below 0.15 m, |roll| or |pitch| exceeds 1 rad, or the
-    observation is not finite. ``damage_schedule`` as for :class:`AntDamageEnv`.
+    Reward per step: ``dx - 0.5 |dy| - 0.002 |a - a_prev|^2 + alive_bonus`` (base displacement in
+    metres, network actions; the bonus, paid while the robot is up, makes standing worth more than
+    diving forward, which a search finds first without it). Terminates when the base drops below
+    0.15 m, |roll| or |pitch| exceeds 1 rad, or the observation is not finite. ``damage_schedule`` as
+    for :class:`AntDamageEnv`.
     """
 
     def __init__(
@@ -248,7 +251,10 @@ class A1Env(_QuadrupedEnv):
         damage_schedule: Sequence[ScheduleEntry] = (),
         render_mode: str | None = None,
         gui: bool = False,
+        alive_bonus: float = 0.002,
     ) -> None:
+        if not (math.isfinite(alive_bonus) and alive_bonus >= 0):
+            raise ValueError(f"alive_bonus must be a finite number >= 0, got {alive_bonus!r}")
         super().__init__(
             "a1",
             rs.a1_observation_spec(),
@@ -261,6 +267,7 @@ class A1Env(_QuadrupedEnv):
             gui,
         )
         self.max_steps = max_steps
+        self.alive_bonus = float(alive_bonus)
         size = self.obs_spec.size
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (size,), np.float32)
         self._prev_xy = np.zeros(2)
@@ -291,11 +298,12 @@ class A1Env(_QuadrupedEnv):
         self.t += 1
         truth = self.world.ground_truth()
         dx, dy = truth.base_pos[:2] - self._prev_xy
-        reward = float(dx - 0.5 * abs(dy) - 0.002 * np.sum((a - self._prev_action) ** 2))
-        self._prev_xy, self._prev_action = truth.base_pos[:2].copy(), a
         roll, pitch, _ = quat_to_rpy(truth.base_quat)
         obs = self._obs()
         fallen = self.world.fallen or abs(roll) > 1.0 or abs(pitch) > 1.0 or not all_finite(obs)
+        smoothness = 0.002 * np.sum((a - self._prev_action) ** 2)
+        reward = float(dx - 0.5 * abs(dy) - smoothness + (0.0 if fallen else self.alive_bonus))
+        self._prev_xy, self._prev_action = truth.base_pos[:2].copy(), a
         truncated = self.t >= self.max_steps and not fallen
         return obs, reward, fallen, truncated, self._info(fallen)
 
