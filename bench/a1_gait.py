@@ -1,0 +1,61 @@
+"""How a policy moves the A1: per-foot ground contact, joint motion and forward progress over one rollout.
+
+Tells a gait (feet that lift and land in turn, joints swinging a few tenths of a radian at 1-3 Hz) from a
+shuffle (feet that stay down while the joints vibrate) — both score as distance.
+
+    .venv/bin/python bench/a1_gait.py POLICY [--seconds 60] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import gymnasium as gym
+import numpy as np
+
+import wann_ros.sim  # noqa: F401  (registers the envs)
+from wann_ros.formats import load_policy
+from wann_ros.sim import robot_specs as rs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("policy")
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    steps = round(args.seconds / rs.A1_CONTROL_PERIOD)
+    policy = load_policy(args.policy)
+    env = gym.make("wann_ros/A1-v0", max_steps=steps).unwrapped
+    obs, _ = env.reset(seed=args.seed)
+    policy.reset(args.seed)
+    contacts, joints, x = [], [], []
+    terminated = False
+    for _ in range(steps):
+        obs, _, terminated, truncated, _ = env.step(policy.act(obs))
+        truth = env.world.ground_truth()
+        contacts.append(np.asarray(truth.foot_contacts, dtype=float))
+        joints.append(np.asarray(env.world.robot_state().joint_pos))
+        x.append(float(truth.base_pos[0]))
+        if terminated or truncated:
+            break
+    env.close()
+    contacts_a, joints_a = np.array(contacts), np.array(joints)
+    seconds = len(x) * rs.A1_CONTROL_PERIOD
+    settled = joints_a[len(joints_a) // 5 :]  # past the start-up
+    swing = settled - settled.mean(axis=0)
+    freqs = np.fft.rfftfreq(len(swing), rs.A1_CONTROL_PERIOD)
+    spectrum = np.abs(np.fft.rfft(swing, axis=0)).sum(axis=1)
+    print(
+        f"{args.policy}: {seconds:.1f} s, fell: {terminated}, forward {x[-1] - x[0]:.2f} m "
+        f"({(x[-1] - x[0]) / seconds:.3f} m/s)"
+    )
+    for i, foot in enumerate(rs.A1_FEET):
+        lifts = int(np.sum(np.diff(contacts_a[:, i]) < 0))
+        print(f"  {foot:7s} on the ground {contacts_a[:, i].mean():6.1%} of steps, lifted {lifts} times")
+    print(f"  joint motion (std, rad): {np.round(settled.std(axis=0), 3).tolist()}")
+    print(f"  dominant joint frequency: {freqs[1 + np.argmax(spectrum[1:])]:.2f} Hz")
+
+
+if __name__ == "__main__":
+    main()
