@@ -33,22 +33,25 @@ from wann_ros.nodes.processes import (
 from wann_ros.shipped import SHIPPED_POLICIES, shipped_policy
 from wann_ros.sim import robot_specs as rs
 from wann_ros.sim.knobs import SimKnobs, read_knobs_yaml
+from wann_ros.sim.robots import ROBOTS as ROBOT_CONFIGS
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
 
-ROBOTS = {  # robot -> (display name, joint names, observation spec, action spec, control period)
-    "ant": ("Ant", rs.ANT_JOINTS, rs.ant_observation_spec, rs.ant_action_spec, rs.ANT_CONTROL_PERIOD),
-    "a1": ("A1", rs.A1_JOINTS, rs.a1_observation_spec, rs.a1_action_spec, rs.A1_CONTROL_PERIOD),
+ROBOTS = {  # robot -> (display name, observation spec, action spec); the rest is in wann_ros.sim.robots
+    "ant": ("Ant", rs.ant_observation_spec, rs.ant_action_spec),
+    "a1": ("A1", rs.a1_observation_spec, rs.a1_action_spec),
 }
 
 
 def find_policy(models: Path, robot: str = "ant") -> tuple[Path | None, str]:
     """The robot's shipped policy (``wann_ros.shipped``, also the launch file's default), else the best
     policy for the robot's joints in ``models/``: Hebbian first, then the highest provenance score."""
-    name, joints = ROBOTS[robot][:2]
-    if robot in SHIPPED_POLICIES and shipped_policy(robot, models).is_file():
-        return shipped_policy(robot, models), f"the shipped {name} policy"
+    name, _, action_spec = ROBOTS[robot]
+    shipped = shipped_policy(robot, models) if robot in SHIPPED_POLICIES else None
+    if shipped is not None and shipped.is_file():
+        return shipped, f"the shipped {name} policy"
+    joints = tuple(action_spec().joint_names)
     candidates = []
     for path in sorted(p for p in models.glob("*") if p.is_file()):
         try:
@@ -72,12 +75,12 @@ def placeholder_policy(out: Path, seed: int, robot: str = "ant") -> Path:
     from wann_ros.policies.hebbian import HebbianPolicy, hebbian_param_count
     from wann_ros.policies.spec import PolicySpec, Provenance
 
-    _, _, observation_spec, action_spec, period = ROBOTS[robot]
+    _, observation_spec, action_spec = ROBOTS[robot]
     spec = PolicySpec(
         "hebbian",
         observation_spec(),
         action_spec(),
-        period,
+        ROBOT_CONFIGS[robot].control_period,
         Provenance(task="placeholder: random untrained Hebbian rules", seed=seed),
     )
     layers = (spec.observation.size, 32, 16, spec.action.size)
@@ -202,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             f"(pid {procs[1].pid}) as processes; logs in {logs}"
         )
     rclpy.init(args=[], signal_handler_options=rclpy.signals.SignalHandlerOptions.NO)
-    mode = ROBOTS[args.robot][3]().mode
+    mode = ROBOTS[args.robot][2]().mode
     monitor = RunMonitor(f"/joint_group_{mode}_controller/commands", name="demo_monitor")
     executor = SingleThreadedExecutor()
     executor.add_node(monitor)
