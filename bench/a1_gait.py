@@ -26,7 +26,8 @@ def main() -> None:
     args = ap.parse_args()
     steps = round(args.seconds / rs.A1_CONTROL_PERIOD)
     policy = load_policy(args.policy)
-    env = gym.make("wann_ros/A1-v0", max_steps=steps).unwrapped
+    clock = rs.gait_clock_hz(policy.spec.observation)
+    env = gym.make("wann_ros/A1-v0", max_steps=steps, gait_clock_hz=clock).unwrapped
     obs, _ = env.reset(seed=args.seed)
     policy.reset(args.seed)
     contacts, joints, x = [], [], []

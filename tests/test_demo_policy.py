@@ -3,8 +3,10 @@ else a placeholder that says so."""
 
 import shutil
 
+import numpy as np
 import pytest
 
+from wann_ros import demo
 from wann_ros.demo import MODELS, find_policy, placeholder_policy
 from wann_ros.formats import load_policy
 from wann_ros.shipped import SHIPPED_POLICIES, shipped_policy
@@ -37,3 +39,14 @@ def test_without_the_shipped_file_the_robots_own_policies_are_searched(tmp_path)
     assert policy.spec.action.mode == "position" and policy.spec.observation.size == 42
     shutil.copy(MODELS / "ant_hebbian.wrp", models / "ant_hebbian.wrp")
     assert find_policy(models, "ant") == (models / "ant_hebbian.wrp", "the shipped Ant policy")
+
+
+def test_the_plot_has_a_weight_norm_panel_only_for_a_plastic_policy(tmp_path):
+    import matplotlib.image
+
+    track = np.array([[0.0, 0.0], [1.0, 0.5], [2.0, 1.0]])
+    norms = {"static.png": np.zeros((0, 2)), "plastic.png": np.array([[0.0, 1.0], [2.0, 1.5]])}
+    for name, norm in norms.items():
+        demo.plot(tmp_path / name, track, norm, 1.0, "left_front", name)
+    static, plastic = (matplotlib.image.imread(tmp_path / n).shape[0] for n in ("static.png", "plastic.png"))
+    assert static == round(3.5 * 110) and plastic == 6 * 110

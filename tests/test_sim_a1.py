@@ -86,8 +86,9 @@ def test_a1_env_check_env_and_proprioceptive_obs():
 class _Constant:
     """A policy that always answers ``action`` and keeps the observations it was given."""
 
-    def __init__(self, action: np.ndarray) -> None:
-        self.spec = SimpleNamespace(observation=rs.a1_observation_spec(), action=rs.a1_action_spec())
+    def __init__(self, action: np.ndarray, gait_clock_hz: float | None = None) -> None:
+        observation = rs.a1_observation_spec(gait_clock_hz)
+        self.spec = SimpleNamespace(observation=observation, action=rs.a1_action_spec())
         self.action = action
         self.seen: list[np.ndarray] = []
 
@@ -99,12 +100,13 @@ class _Constant:
         return self.action
 
 
-def test_env_and_controller_observe_the_same_previous_action():
+@pytest.mark.parametrize("clock", [None, 3.0])
+def test_env_and_controller_observe_the_same_previous_action_and_clock(clock):
     action = np.full(12, 2.0)  # outside [-1, 1]: the command uses 1.0, so the observation says 1.0
-    env = A1Env()
+    env = A1Env(gait_clock_hz=clock)
     env.reset(seed=0)
     env_obs = env.step(action)[0]
-    policy = _Constant(action)
+    policy = _Constant(action, clock)
     loop = ControlLoop(policy, LoopConfig(soft_start=0.0), rs.A1_CONTROL_PERIOD)
     loop.reset(0)
     loop.activate()
@@ -115,8 +117,14 @@ def test_env_and_controller_observe_the_same_previous_action():
         loop.watchdog.feed(name, 0.0)
     for _ in range(2):
         assert loop.step(0.0).source == "policy"
-    np.testing.assert_array_equal(env_obs[-12:], np.ones(12))
-    np.testing.assert_array_equal(policy.seen[1], env_obs)  # same state, same previous action
+    prev = slice(-14, -2) if clock else slice(-12, None)
+    np.testing.assert_array_equal(env_obs[prev], np.ones(12))
+    np.testing.assert_array_equal(policy.seen[1], env_obs)  # same state, previous action and clock
+    if clock:  # one policy step of 0.02 s at 3 Hz
+        np.testing.assert_allclose(env_obs[-2:], np.float32([np.sin(0.12 * np.pi), np.cos(0.12 * np.pi)]))
+        loop.reset(0)  # a new episode restarts the clock
+        loop.step(0.0)
+        np.testing.assert_array_equal(policy.seen[0][-2:], [0.0, 1.0])
 
 
 def test_a1_episode_ends_on_a_non_finite_observation(monkeypatch):

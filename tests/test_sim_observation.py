@@ -120,6 +120,17 @@ def test_a1_terms_gravity_gyro_prev_action():
     assert np.all(build_observation(spec, _state())[6:8] == 0)  # no previous action yet: zeros
 
 
+def test_gait_clock_is_a_phase_of_the_policy_clock():
+    spec = rs.a1_observation_spec(gait_clock_hz=2.0)
+    assert spec.size == rs.a1_observation_spec().size + 2
+    assert rs.gait_clock_hz(spec) == 2.0 and rs.gait_clock_hz(rs.a1_observation_spec()) is None
+    clock = ObservationSpec((ObsTerm("gait_clock", 2, {"frequency_hz": 2.0}),))
+    np.testing.assert_allclose(build_observation(clock, _state(clock=0.0)), [0.0, 1.0])
+    np.testing.assert_allclose(build_observation(clock, _state(clock=0.125)), [1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(build_observation(clock, _state(clock=0.5)), [0.0, 1.0], atol=1e-12)
+    assert required_inputs(clock) == {"joint_names"}  # the controller keeps the clock, no sensor gives it
+
+
 def test_required_inputs_and_clip():
     assert required_inputs(rs.ant_observation_spec()) == {
         "joint_names",
@@ -149,6 +160,10 @@ def test_required_inputs_and_clip():
             _state(),
             "upper > lower",
         ),
+        (ObsTerm("gait_clock", 2, {"frequency_hz": 2.0}), _state(), "RobotState.clock"),
+        (ObsTerm("gait_clock", 2, {"frequency_hz": 0.0}), _state(clock=0.0), "frequency_hz must be"),
+        (ObsTerm("gait_clock", 2, {"frequency_hz": "2"}), _state(clock=0.0), "frequency_hz must be"),
+        (ObsTerm("gait_clock", 3, {"frequency_hz": 2.0}), _state(clock=0.0), "expected 2"),
     ],
 )
 def test_bad_specs_and_states_are_refused_by_name(term, state, message):

@@ -19,6 +19,7 @@ from training.es import ESConfig
 from training.harness import evaluate_policy_file, format_report, morphologies_for
 from training.rundir import LOG_COLUMNS, read_log
 from wann_ros.formats import load_policy
+from wann_ros.sim import robot_specs as rs
 
 TOY_CONFIG = "popsize: 16\nhidden: [4]\ngenerations: {g}\nlr: 0.05\nsigma: 0.2\nepisodes: 1\n"
 FITNESS_COLUMNS = [
@@ -347,3 +348,18 @@ def test_bad_run_options_fail_before_the_run_directory_is_made(tmp_path, option,
     run = tmp_path / "run"
     assert main(train_cmd(write_config(tmp_path, 2), run, *option)[3:]) == 2
     assert "must be >= " in capsys.readouterr().err and not run.exists()
+
+
+def test_an_a1_policy_with_a_gait_clock_trains_exports_and_evaluates_with_its_clock(tmp_path):
+    config = tmp_path / "clock.yaml"
+    config.write_text(
+        "generations: 1\npopsize: 4\nmax_steps: 10\nhidden: [8]\nbias: true\n"
+        "env_kwargs: {gait_clock_hz: 2.5}\n"
+    )
+    run = tmp_path / "run"
+    args = ["es", "--task", "a1", "--config", str(config), "--seed", "0", "--backend", "serial"]
+    assert main([*args, "--run-dir", str(run), "--no-progress"]) == 0
+    spec = load_policy(run / "best.wrp").spec.observation
+    assert rs.gait_clock_hz(spec) == 2.5 and spec.size == rs.a1_observation_spec().size + 2
+    report = evaluate_policy_file(run / "best.wrp", "a1", 1, 0, backend="serial", max_steps=10)
+    assert np.isfinite(report["morphologies"]["default"]["mean"])  # the env fed the clock the policy expects

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,7 @@ class ESConfig:
     output_activation: str = "tanh"
     morphologies: tuple[str, ...] | None = None  # None: the task's own
     max_steps: int | None = None  # cap on episode length (None: the env's)
+    env_kwargs: dict[str, Any] | None = None  # env options for training, e.g. {gait_clock_hz: 2.0} (a1)
     mirrored_seeds: bool = True  # a mirrored pair shares its episodes (common random numbers)
 
     def __post_init__(self) -> None:
@@ -87,6 +89,7 @@ def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
         builder_args,
         morphologies=config.morphologies,
         runner_args=runner_args,
+        env_kwargs=config.env_kwargs,
     )
     env = task.make_env(0)
     try:

@@ -53,6 +53,16 @@ def check_policy_fits_task(task: Task, path: str) -> None:
             env.close()
 
 
+def env_kwargs_for_policy(task_name: str, path: str | Path) -> dict[str, Any]:
+    """Env options a policy file needs on ``task_name``: an A1 policy trained with a gait clock gets the
+    clock in its observations (``A1Env(gait_clock_hz=...)``)."""
+    from wann_ros.formats import load_policy
+    from wann_ros.sim.robot_specs import gait_clock_hz
+
+    hz = gait_clock_hz(load_policy(path).spec.observation) if task_name == "a1" else None
+    return {} if hz is None else {"gait_clock_hz": hz}
+
+
 def morphologies_for(task_name: str, morphology: str | Sequence[str] | None) -> tuple[str, ...] | None:
     """``None``: the task's own; ``"all"``: standard, right_front, left_front; else a comma list in which
     ``all`` stands for those three (e.g. ``all,shorten:back_left=0.25``), repeats dropped; or a sequence
@@ -98,7 +108,7 @@ def evaluate_policy_file(
     has_distance = TASKS[task_name].runner_args.get("fitness") == "distance"
     if has_distance:
         runner_args |= {"solved_distance": solved_distance, "solved_window": solved_window}
-    env_kwargs = {}
+    env_kwargs = env_kwargs_for_policy(task_name, path)
     if knobs:
         if task_name not in QUADRUPED_TASKS:
             raise ValueError(f"knobs apply to the quadruped tasks {QUADRUPED_TASKS}, not {task_name!r}")

@@ -98,14 +98,17 @@ def plot(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    plastic = len(norms) > 0  # a static policy has no weight norm to draw: one panel
+    rows, height = (2, 6) if plastic else (1, 3.5)
+    fig, axes = plt.subplots(rows, 1, figsize=(8, height), sharex=True, squeeze=False)
+    ax1 = axes[0, 0]
     ax1.plot(track[:, 0], track[:, 1] - track[0, 1], lw=1.5)
     ax1.set_ylabel("distance along +x (m)")
-    if len(norms):
-        ax2.plot(norms[:, 0], norms[:, 1], "o-", ms=3)
-    ax2.set_ylabel("weight norm (all layers)")
-    ax2.set_xlabel("sim time (s)")
-    for ax in (ax1, ax2):
+    if plastic:
+        axes[1, 0].plot(norms[:, 0], norms[:, 1], "o-", ms=3)
+        axes[1, 0].set_ylabel("weight norm (all layers)")
+    axes[-1, 0].set_xlabel("sim time (s)")
+    for ax in axes[:, 0]:
         ax.axvline(damage_time, color="red", ls="--", label=f"damage: {damage}")
         ax.grid(alpha=0.3)
     ax1.legend(loc="upper left")

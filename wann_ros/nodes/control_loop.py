@@ -106,6 +106,7 @@ class ControlLoop:
         self.active = False
         self.stats = LoopStats(period)
         self.prev_action = np.zeros(spec.action.size)
+        self.policy_steps = 0  # the policy's clock (a gait_clock term) is policy_steps * period
         self.last_source = "inactive"
         # a plastic policy's weight update waits until the command is out (finish_step)
         self._act_kwargs = {"defer_update": True} if hasattr(policy, "finish_update") else {}
@@ -120,9 +121,11 @@ class ControlLoop:
         self.active = False
 
     def reset(self, seed: int | None) -> None:
-        """New episode: the policy redraws its state (Hebbian weights) and the previous action is zeroed."""
+        """New episode: the policy redraws its state (Hebbian weights); the previous action and the policy's
+        clock go back to zero."""
         self.policy.reset(seed)
         self.prev_action = np.zeros(self.spec.action.size)
+        self.policy_steps = 0
 
     def safe_command(self) -> np.ndarray:
         return self.safe(self.sensors.joint_pos, self.sensors.joint_vel)
@@ -182,7 +185,8 @@ class ControlLoop:
 
     def _observation(self) -> np.ndarray:
         # float32, as the gymnasium envs hand observations to policies in training
-        return self.build_observation(self.sensors.robot_state(self.prev_action)).astype(np.float32)
+        state = self.sensors.robot_state(self.prev_action, self.policy_steps * self.period)
+        return self.build_observation(state).astype(np.float32)
 
     def _run_policy(self, now: float) -> StepResult:
         if self.needs_ramp:  # coming back from a safe command: ramp in again
@@ -202,6 +206,7 @@ class ControlLoop:
             return self._failed(now, "non-finite policy action", dt)
         self.failing_since = None
         self.prev_action = observed_action(action)
+        self.policy_steps += 1
         command = self.spec.action.to_command(action)
         ramp = self.soft_start.fraction(now) < 1.0
         if ramp:

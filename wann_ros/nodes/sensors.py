@@ -147,7 +147,7 @@ class SensorCache:
         self.foot_contacts = c
         return self._accept("contacts")
 
-    def robot_state(self, prev_action: np.ndarray | None) -> RobotState:
+    def robot_state(self, prev_action: np.ndarray | None, clock: float | None = None) -> RobotState:
         return RobotState(
             joint_names=self.joint_names,
             joint_pos=self.joint_pos,
@@ -158,4 +158,5 @@ class SensorCache:
             base_ang_vel=self.base_ang_vel,
             foot_contacts=self.foot_contacts,
             prev_action=prev_action,
+            clock=clock,
         )

@@ -240,7 +240,8 @@ class A1Env(_QuadrupedEnv):
     metres, network actions; the bonus, paid while the robot is up, makes standing worth more than
     diving forward, which a search finds first without it). Terminates when the base drops below
     0.15 m, |roll| or |pitch| exceeds 1 rad, or the observation is not finite. ``damage_schedule`` as
-    for :class:`AntDamageEnv`.
+    for :class:`AntDamageEnv`. ``gait_clock_hz`` adds a gait clock to the observation
+    (:func:`~wann_ros.sim.robot_specs.a1_observation_spec`).
     """
 
     def __init__(
@@ -252,12 +253,13 @@ class A1Env(_QuadrupedEnv):
         render_mode: str | None = None,
         gui: bool = False,
         alive_bonus: float = 0.002,
+        gait_clock_hz: float | None = None,
     ) -> None:
         if not (math.isfinite(alive_bonus) and alive_bonus >= 0):
             raise ValueError(f"alive_bonus must be a finite number >= 0, got {alive_bonus!r}")
         super().__init__(
             "a1",
-            rs.a1_observation_spec(),
+            rs.a1_observation_spec(gait_clock_hz),
             rs.a1_action_spec(),
             morphology,
             knobs,

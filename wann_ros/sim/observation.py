@@ -35,6 +35,9 @@ class RobotState:
     frame (IMU gyro). Joint arrays follow ``joint_names``. A vector field is a numpy array or a tuple of
     floats (the simulator passes pybullet's tuples on, the controller node its sensor tuples).
 
+    ``clock`` is the policy's time in seconds since its episode started (policy steps times the control
+    period), for the ``gait_clock`` term; the simulator and the controller keep it.
+
     ``centroid_xy`` is the planar point a walk target's heading is measured from; pybullet_envs walkers
     use the mean of their part positions (see docs/simulation.md). When ``None`` the builder uses
     ``base_pos[:2]``. ``raw_obs`` carries an observation made elsewhere (e.g. a gymnasium env whose
@@ -50,6 +53,7 @@ class RobotState:
     base_ang_vel: Vector | None = None
     foot_contacts: Vector | None = None
     prev_action: Vector | None = None
+    clock: float | None = None
     centroid_xy: Vector | None = None
     raw_obs: np.ndarray | None = None
 
@@ -259,6 +263,20 @@ def _prev_action(state: RobotState, p: dict[str, Any], size: int) -> list[float]
     return np.asarray(state.prev_action, dtype=np.float64).ravel().tolist()
 
 
+def _prepare_clock(p: dict[str, Any]) -> dict[str, Any]:
+    f = p["frequency_hz"]
+    if isinstance(f, bool) or not isinstance(f, (int, float)) or not (math.isfinite(f) and f > 0):
+        raise PolicySpecError(f"observation term 'gait_clock': frequency_hz must be a number > 0, got {f!r}")
+    return p
+
+
+def _gait_clock(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
+    if state.clock is None:
+        raise PolicySpecError("observation term 'gait_clock' needs RobotState.clock, which is None")
+    phase = 2.0 * math.pi * p["frequency_hz"] * state.clock
+    return [math.sin(phase), math.cos(phase)]
+
+
 def _swingup_state(state: RobotState, p: dict[str, Any], _: int) -> list[float]:
     pos = _joints(state, "joint_pos", p, "swingup_state")
     vel = _joints(state, "joint_vel", p, "swingup_state")
@@ -305,6 +323,14 @@ TERMS: dict[str, TermDef] = {
     ),
     "prev_action": TermDef(
         frozenset(), (), lambda p: None, _prev_action, "the previous network action (zeros at the start)"
+    ),
+    "gait_clock": TermDef(
+        frozenset(),
+        ("frequency_hz",),
+        lambda p: 2,
+        _gait_clock,
+        "sin and cos of 2 pi frequency_hz t, t the policy's clock (s): a gait phase the policy can follow",
+        _prepare_clock,
     ),
     "swingup_state": TermDef(
         frozenset({"joint_pos", "joint_vel"}),

@@ -87,11 +87,13 @@ def ant_action_spec() -> ActionSpec:
     )
 
 
-def a1_observation_spec() -> ObservationSpec:
+def a1_observation_spec(gait_clock_hz: float | None = None) -> ObservationSpec:
     """Proprioception only (42 values): gravity in the base frame, gyro, joint positions relative to the
-    default pose, joint velocities, previous action. No base velocity: a real A1 does not measure it."""
+    default pose, joint velocities, previous action. No base velocity: a real A1 does not measure it.
+    With ``gait_clock_hz`` two more: the sine and cosine of a clock at that frequency (a gait phase)."""
     joints = list(A1_JOINTS)
     n = len(joints)
+    clock = () if gait_clock_hz is None else (ObsTerm("gait_clock", 2, {"frequency_hz": gait_clock_hz}),)
     return ObservationSpec(
         (
             ObsTerm("gravity_body", 3),
@@ -99,8 +101,18 @@ def a1_observation_spec() -> ObservationSpec:
             ObsTerm("joint_pos", n, {"joints": joints, "offset": list(A1_DEFAULT_POSE), "scale": 1.0}),
             ObsTerm("joint_vel", n, {"joints": joints, "scale": 0.05}),
             ObsTerm("prev_action", n),
+            *clock,
         )
     )
+
+
+def gait_clock_hz(spec: ObservationSpec) -> float | None:
+    """The frequency of ``spec``'s ``gait_clock`` term (what ``A1Env(gait_clock_hz=...)`` needs to feed a
+    policy with this spec), None when it has none."""
+    for term in spec.terms:
+        if term.name == "gait_clock":
+            return float(term.params["frequency_hz"])
+    return None
 
 
 def a1_action_spec() -> ActionSpec:

@@ -458,6 +458,7 @@ class QuadrupedWorld:
             base_ang_vel=ang_body,
             foot_contacts=self._contacts_obs,
             prev_action=self._prev_action,
+            clock=self.step_count * self.control_period,
             centroid_xy=self._centroid,
         )
 
