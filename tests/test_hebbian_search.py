@@ -270,7 +270,8 @@ def test_export_selects_on_the_runs_own_training_bodies(tmp_path, capsys):
     assert main(["hebbian-export", str(run), *args]) == 0
     assert "selection: mean" in capsys.readouterr().out
     card = out.with_suffix(".md").read_text()
-    assert "selection scores (mean harness distance on standard + shorten:back_left=0.25)" in card
+    assert "(mean harness distance, paper units on standard + shorten:back_left=0.25)" in card
+    assert "for the `ant` task (env wann_ros/AntDamage-v0)" in card
     assert "right_front" not in card.split("## Protocol")[0]
 
 

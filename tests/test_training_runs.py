@@ -6,19 +6,23 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from training.algorithm import available, get_algorithm
+from training.builders import static_mlp
 from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from training.cli import main
 from training.config import ConfigError, load_config
 from training.es import ESConfig
+from training.es import make_search as make_es_search
 from training.harness import evaluate_policy_file, format_report, morphologies_for
 from training.rundir import LOG_COLUMNS, read_log
-from wann_ros.formats import load_policy
+from wann_ros.cli import main as wann_ros_main
+from wann_ros.formats import load_policy, save_policy
 from wann_ros.sim import robot_specs as rs
 
 TOY_CONFIG = "popsize: 16\nhidden: [4]\ngenerations: {g}\nlr: 0.05\nsigma: 0.2\nepisodes: 1\n"
@@ -363,3 +367,32 @@ def test_an_a1_policy_with_a_gait_clock_trains_exports_and_evaluates_with_its_cl
     assert rs.gait_clock_hz(spec) == 2.5 and spec.size == rs.a1_observation_spec().size + 2
     report = evaluate_policy_file(run / "best.wrp", "a1", 1, 0, backend="serial", max_steps=10)
     assert np.isfinite(report["morphologies"]["default"]["mean"])  # the env fed the clock the policy expects
+    out = tmp_path / "a1.png"
+    assert (
+        wann_ros_main(
+            ["rollout", str(run / "best.wrp"), "--env", "wann_ros/A1-v0", "--out", str(out), "--steps", "3"]
+        )
+        == 0
+    )
+    assert out.stat().st_size > 1000
+    assert main(["hebbian-export", str(run), "--which", "mean", "--out", str(tmp_path / "a1.wrp")]) == 0
+    card = (tmp_path / "a1.md").read_text()
+    assert "`a1` task (env wann_ros/A1-v0)" in card and "(mean episode reward over standard" in card
+
+
+def test_es_warm_starts_from_a_static_policy_file_and_refuses_one_that_does_not_fit(tmp_path):
+    config = ESConfig(popsize=4, hidden=(4,), bias=True, generations=1)
+    cold = make_es_search(config, "toy", 0)
+    params = cold.strategy.mean + 0.5  # anything but the random start
+    env = cold.task.make_env(0)
+    path = save_policy(static_mlp(params, env, hidden=(4,), bias=True), tmp_path / "start.wrp")
+    env.close()
+    warm = make_es_search(replace(config, init_policy=str(path)), "toy", 0)
+    np.testing.assert_array_equal(warm.strategy.mean, params)
+    with pytest.raises(ValueError, match=r"is a \[.*\] network"):
+        make_es_search(replace(config, hidden=(5,), init_policy=str(path)), "toy", 0)
+    with pytest.raises(ValueError, match="needs bias: true"):
+        ESConfig(init_policy=str(path))
+    hebbian = Path(__file__).parents[1] / "models" / "ant_hebbian.wrp"
+    with pytest.raises(ValueError, match="not a static one"):
+        make_es_search(replace(config, init_policy=str(hebbian)), "toy", 0)

@@ -38,6 +38,9 @@ class ESConfig:
     lr_min: float = 0.0
     standardize_ranks: bool = False  # OpenAI-ES: ranks scaled to unit std (the Hebbian reference's step)
     init_std: float = 0.1  # initial mean ~ N(0, init_std^2)
+    init_policy: str | None = (
+        None  # a static policy file (with biases) whose parameters are the starting mean
+    )
     hidden: tuple[int, ...] = (128, 64)
     bias: bool = False
     hidden_activation: str = "tanh"
@@ -56,6 +59,10 @@ class ESConfig:
             raise ValueError(f"init_std must be >= 0, got {self.init_std}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1 (or null: the env's), got {self.max_steps}")
+        if self.init_policy is not None and not (isinstance(self.init_policy, str) and self.init_policy):
+            raise ValueError(f"init_policy must be a policy file path or null, got {self.init_policy!r}")
+        if self.init_policy is not None and not self.bias:
+            raise ValueError("init_policy needs bias: true (a policy file holds biases)")
         if self.strategy == "cma_es":
             defaults = ESConfig()
             keys = [k for k in (*OpenAIES.CONFIG_KEYS, "mirrored_seeds") if k != "sigma"]
@@ -73,6 +80,31 @@ class ESSearch(Search):
         if self.config.mirrored_seeds and isinstance(self.strategy, OpenAIES):
             return OpenAIES.pair_keys(n_candidates)
         return None
+
+
+def initial_parameters(config: ESConfig, sizes: Sequence[int]) -> np.ndarray:
+    """The parameters of ``config.init_policy`` (a warm start, e.g. to refine a sample of an earlier run
+    with smaller noise), checked against the network this search builds."""
+    from wann_ros.formats import load_policy
+    from wann_ros.policies.activations import activation_id, activation_name
+    from wann_ros.policies.static import StaticPolicy
+
+    policy = load_policy(config.init_policy)
+    if not isinstance(policy, StaticPolicy):
+        raise ValueError(
+            f"init_policy: {config.init_policy} holds a {policy.kind!r} policy, not a static one"
+        )
+    wanted = (activation_id(config.hidden_activation), activation_id(config.output_activation))
+    if (
+        list(policy.layer_sizes) != list(sizes)
+        or (policy.hidden_activation, policy.output_activation) != wanted
+    ):
+        raise ValueError(
+            f"init_policy: {config.init_policy} is a {list(policy.layer_sizes)} network with activations "
+            f"{activation_name(policy.hidden_activation)}/{activation_name(policy.output_activation)}; this "
+            f"search needs {list(sizes)} with {config.hidden_activation}/{config.output_activation}"
+        )
+    return policy.to_flat()
 
 
 def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
@@ -98,7 +130,10 @@ def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
         env.close()
     dim = static_mlp_params(sizes, config.bias)
     init_seq, strategy_seq = strategy_seed(seed).spawn(2)
-    x0 = np.random.default_rng(init_seq).normal(0.0, config.init_std, dim)
+    if config.init_policy is None:
+        x0 = np.random.default_rng(init_seq).normal(0.0, config.init_std, dim)
+    else:
+        x0 = initial_parameters(config, sizes)
     if config.strategy == "cma_es":
         strategy: OpenAIES | CMAES = CMAES(
             x0, config.popsize, sigma=config.sigma, seed=int(strategy_seq.generate_state(1)[0])
@@ -108,4 +143,8 @@ def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
     return ESSearch(config, strategy, task=task, episodes=config.episodes, generations=config.generations)
 
 
-ALGORITHM = register(Algorithm("es", ESConfig, make_search, "static-weight MLP, OpenAI-ES or CMA-ES"))
+ALGORITHM = register(
+    Algorithm(
+        "es", ESConfig, make_search, "static-weight MLP, OpenAI-ES or CMA-ES", start_keys=("init_policy",)
+    )
+)

@@ -140,23 +140,25 @@ def selection_score(
 
 def model_card(out: Path, facts: dict[str, Any], scores: dict[str, float], command: str) -> str:
     hours = facts["wall_s"] / 3600
-    bodies = " + ".join(training_bodies(facts))
+    bodies = " + ".join(training_bodies(facts)) or "standard"
+    preset = TASKS[facts["task"]]
+    fitness = "distance, paper units" if preset.runner_args.get("fitness") == "distance" else "episode reward"
     lines = [
         f"# {out.name}",
         "",
         f"* kind: {facts['algorithm']} policy for the `{facts['task']}` task "
-        "(pybullet Ant, wann_ros/AntDamage-v0)",
+        f"(env {preset.env_id.split(':')[-1]})",
         f"* run: `{facts['run_dir']}` (seed {facts['seed']}, {facts['generations']} generations, "
         f"{hours:.2f} h wall / {facts['cpu_s'] / 3600:.2f} h CPU summed over generations, "
         f"commit {facts['git_commit']})",
         f"* training command: `{facts['train_command']}`",
         f"* exported with: `{command}` (vector: ES {facts['which']})",
-        f"* best single-sample training fitness: {facts['search_best']:.1f} (mean distance over {bodies}, "
-        "paper units, one episode each)",
+        f"* best single-sample training fitness: {facts['search_best']:.1f} (mean {fitness} over {bodies}, "
+        "one episode each)",
     ]
     if scores:
         lines.append(
-            f"* selection scores (mean harness distance on {bodies}): "
+            f"* selection scores (mean harness {fitness} on {bodies}): "
             + ", ".join(f"{k} {v:.1f}" for k, v in scores.items())
         )
     lines += [

@@ -11,6 +11,7 @@ from pathlib import Path
 import gymnasium
 import numpy as np
 
+from wann_ros.sim.robot_specs import gait_clock_hz
 from wann_ros.sim.swingup import SwingUpParams
 
 
@@ -144,9 +145,12 @@ def rollout_main(args: argparse.Namespace) -> int:
     policy = load_policy(args.policy)
     policy.reset(args.seed)
     kwargs = {} if args.morphology is None else {"morphology": args.morphology}
+    clock = gait_clock_hz(policy.spec.observation)
+    if clock is not None:  # the env must feed the clock the policy was trained with (A1Env)
+        kwargs["gait_clock_hz"] = clock
     try:
         env = _Tape(gymnasium.make(args.env, render_mode="rgb_array", disable_env_checker=True, **kwargs))
-    except gymnasium.error.Error as exc:
+    except (gymnasium.error.Error, TypeError) as exc:
         raise ValueError(f"cannot make env {args.env!r}: {exc}") from None
     try:
         path = record_rollout(env, args.out, policy.act, args.steps, args.seed, args.every)
