@@ -122,6 +122,23 @@ def test_sensor_cache_reorders_by_name_and_rejects_nan():
     assert not cache.update_joints(["a"], [0.0], [0.0])  # joint b missing
 
 
+def test_sensor_cache_differentiates_positions_when_a_joint_state_has_no_velocities():
+    cache = SensorCache(("a", "b"))
+    assert cache.update_joints(["a", "b"], [1.0, 2.0], [], stamp=10.0)
+    assert cache.joint_vel == (0.0, 0.0)  # nothing to difference against yet
+    assert cache.update_joints(["b", "a"], [1.0, 1.5], [], stamp=10.5)
+    assert cache.joint_vel == pytest.approx((1.0, -2.0))
+    assert not cache.update_joints(["a", "b"], [math.nan, 0.0], [], stamp=10.6)  # rejected: not a base
+    assert cache.update_joints(["a", "b"], [1.7, 1.0], [], stamp=10.7)
+    assert cache.joint_vel == pytest.approx((1.0, 0.0))  # against the last accepted positions (10.5 s)
+    assert cache.update_joints(["a", "b"], [2.0, 1.0], [], stamp=10.7)  # time did not advance: zeros
+    assert cache.joint_vel == (0.0, 0.0)
+    assert cache.update_joints(["a", "b"], [2.0, 1.0], [3.0, 4.0], stamp=10.8)  # given: used as they are
+    assert cache.joint_vel == (3.0, 4.0)
+    assert cache.update_joints(["a", "b"], [2.2, 1.0], [])  # no stamp: zeros
+    assert cache.joint_vel == (0.0, 0.0)
+
+
 def test_sensor_cache_stores_tuples_and_checks_every_input():
     cache = SensorCache(("a",))  # one joint: its own picker
     assert cache.update_joints(["x", "a"], array.array("d", [9.0, 1.5]), array.array("d", [0.0, -2.0]))

@@ -194,7 +194,8 @@ class ControllerNode(LifecycleNode):
     def _apply(self, name: str, msg, received: float) -> None:
         sensors = self.loop.sensors
         if name == "joint_states":
-            ok = sensors.update_joints(msg.name, msg.position, msg.velocity)
+            stamp = ros_msgs.to_seconds(msg.header.stamp) or received  # an unstamped message: arrival
+            ok = sensors.update_joints(msg.name, msg.position, msg.velocity, stamp)
         elif name == "imu":
             ok = sensors.update_imu(*ros_msgs.imu_values(msg))
         elif name == "odom":

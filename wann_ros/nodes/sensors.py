@@ -90,6 +90,7 @@ class SensorCache:
         self.last_error = ""
         self._names: tuple[str, ...] = ()  # the last accepted JointState name list and its picker
         self._pick: Callable[[Sequence[float]], tuple[float, ...]] = tuple
+        self._joint_stamp: float | None = None  # time of the accepted joint positions
 
     def _reject(self, name: str, why: str) -> bool:
         self.rejected[name] += 1
@@ -102,8 +103,14 @@ class SensorCache:
         self.bad[name] = False
         return True
 
-    def update_joints(self, names: Sequence[str], pos: Sequence[float], vel: Sequence[float]) -> bool:
-        """A JointState: names, positions and (possibly empty) velocities; any order, extra joints ok."""
+    def update_joints(
+        self, names: Sequence[str], pos: Sequence[float], vel: Sequence[float], stamp: float | None = None
+    ) -> bool:
+        """A JointState: names, positions and (possibly empty) velocities; any order, extra joints ok.
+
+        Without velocities they are estimated from this and the previous accepted positions over the
+        time between their ``stamp`` s (zeros for the first message, or when the time did not advance
+        or is unknown)."""
         names = tuple(names)
         n = len(names)
         if len(pos) != n or len(vel) not in (0, n):
@@ -116,11 +123,19 @@ class SensorCache:
             self._names = names
             self._pick = _picker([index[j] for j in self.joint_names])
         p = self._pick(_plain(pos))
-        v = self._pick(_plain(vel)) if len(vel) else (0.0,) * len(p)
+        v = self._pick(_plain(vel)) if len(vel) else self._differentiate(p, stamp)
         if not (finite(p) and finite(v)):
             return self._reject("joint_states", "NaN/inf in positions or velocities")
-        self.joint_pos, self.joint_vel = p, v
+        self.joint_pos, self.joint_vel, self._joint_stamp = p, v, stamp
         return self._accept("joint_states")
+
+    def _differentiate(self, pos: tuple[float, ...], stamp: float | None) -> tuple[float, ...]:
+        """Joint velocities by finite difference against the last accepted positions."""
+        last, since = self.joint_pos, self._joint_stamp
+        if last is None or stamp is None or since is None or not stamp > since:
+            return (0.0,) * len(pos)
+        dt = stamp - since
+        return tuple([(a - b) / dt for a, b in zip(pos, last, strict=True)])
 
     def update_imu(self, quat_xyzw: Sequence[float], ang_vel: Sequence[float]) -> bool:
         q, w = tuple(_plain(quat_xyzw)), tuple(_plain(ang_vel))
