@@ -9,7 +9,7 @@ import pytest
 
 from training.cli import main
 from training.harness import evaluate_policy_file
-from training.robustness import DEFAULT_SWEEP, check_sweep
+from training.robustness import DEFAULT_SWEEP, check_sweep, default_sweep
 
 POLICY = Path(__file__).parents[1] / "models" / "ant_hebbian.wrp"
 
@@ -53,3 +53,7 @@ def test_a_bad_sweep_is_refused_by_name_before_any_episode(text, message, tmp_pa
 def test_the_default_sweep_is_valid_and_starts_without_knobs():
     check_sweep(DEFAULT_SWEEP)
     assert next(iter(DEFAULT_SWEEP.values())) == {}
+    a1 = default_sweep("a1")
+    check_sweep(a1)
+    assert default_sweep("ant") is DEFAULT_SWEEP and len(a1) == len(DEFAULT_SWEEP)
+    assert a1["push 110 N / 200 steps"] == {"push_force": 110.0} and "push 2,000 N / 200 steps" not in a1

@@ -227,7 +227,7 @@ def evaluate(argv: list[str]) -> int:
 
 
 def robustness(argv: list[str]) -> int:
-    from training.robustness import DEFAULT_SWEEP, read_sweep, run_sweep, write_sweep
+    from training.robustness import default_sweep, read_sweep, run_sweep, write_sweep
 
     p = argparse.ArgumentParser(
         prog="python -m training robustness",
@@ -236,14 +236,17 @@ def robustness(argv: list[str]) -> int:
     p.add_argument("--task", default="ant", choices=("ant", "a1"))
     _harness_args(p, episodes=30, morphology="all")
     p.add_argument(
-        "--sweep", type=Path, default=None, help="YAML file: label -> knobs (default: the built-in one)"
+        "--sweep",
+        type=Path,
+        default=None,
+        help="YAML file: label -> knobs (default: the built-in one, its push scaled to the robot)",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="default: <policy name>.robustness/ next to the policy"
     )
     args = p.parse_args(argv)
     harness = _harness_kwargs(p, args)
-    sweep = read_sweep(args.sweep) if args.sweep else DEFAULT_SWEEP
+    sweep = read_sweep(args.sweep) if args.sweep else default_sweep(args.task)
     reports = run_sweep(args.policy, args.task, sweep, **harness)
     for path in write_sweep(reports, args.out or args.policy.with_name(args.policy.name + ".robustness")):
         print(f"wrote {path}")

@@ -38,6 +38,17 @@ DEFAULT_SWEEP: dict[str, dict[str, Any]] = {
 }
 
 
+# The A1 (12.46 kg, 20 ms control steps) gains the same 0.18 m/s from a 110 N one-step push.
+A1_PUSH = ("push 110 N / 200 steps", {"push_force": 110.0})
+
+
+def default_sweep(task: str) -> dict[str, dict[str, Any]]:
+    """The built-in sweep for ``task``: :data:`DEFAULT_SWEEP`, its push scaled to the A1's mass."""
+    if task != "a1":
+        return DEFAULT_SWEEP
+    return dict(A1_PUSH if "push_force" in kn else (label, kn) for label, kn in DEFAULT_SWEEP.items())
+
+
 def read_sweep(path: str | Path) -> dict[str, dict[str, Any]]:
     """A YAML file mapping a label to a knobs mapping, e.g. ``{none: {}, late: {latency_steps: 2}}``."""
     try:
