@@ -1,7 +1,8 @@
 """How a policy moves the A1: per-foot ground contact, joint motion and forward progress over one rollout.
 
 Tells a gait (feet that lift and land in turn, joints swinging a few tenths of a radian at 1-3 Hz) from a
-shuffle (feet that stay down while the joints vibrate) — both score as distance.
+shuffle (feet that stay down while the joints vibrate) — both score as distance — and names the footfall
+pattern a gait is closest to (trot: diagonal feet together; pace: each side; bound: front and rear pairs).
 
     .venv/bin/python bench/a1_gait.py POLICY [--seconds 60] [--seed 0]
 """
@@ -16,6 +17,21 @@ import numpy as np
 import wann_ros.sim  # noqa: F401  (registers the envs)
 from wann_ros.formats import load_policy
 from wann_ros.sim import robot_specs as rs
+
+# Foot pairs by index into A1_FEET (FR, FL, RR, RL): a trot moves the diagonals together, a pace the
+# sides, a bound the front and the rear pair.
+PAIRS = {"diagonal": ((0, 3), (1, 2)), "lateral": ((0, 2), (1, 3)), "front/rear": ((0, 1), (2, 3))}
+
+
+def gait_pairs(contacts: np.ndarray) -> str:
+    """How often each pairing's feet agree (both down or both up), e.g. ``diagonal 0.91 (trot)``."""
+    past_start = contacts[len(contacts) // 5 :]
+    agree = {
+        name: float(np.mean([np.mean(past_start[:, a] == past_start[:, b]) for a, b in pairs]))
+        for name, pairs in PAIRS.items()
+    }
+    gait = {"diagonal": "trot", "lateral": "pace", "front/rear": "bound"}[max(agree, key=agree.get)]
+    return ", ".join(f"{k} {v:.2f}" for k, v in agree.items()) + f" (most like a {gait})"
 
 
 def main() -> None:
@@ -54,6 +70,7 @@ def main() -> None:
     for i, foot in enumerate(rs.A1_FEET):
         lifts = int(np.sum(np.diff(contacts_a[:, i]) < 0))
         print(f"  {foot:7s} on the ground {contacts_a[:, i].mean():6.1%} of steps, lifted {lifts} times")
+    print(f"  feet in step (share of steps two feet are both down or both up): {gait_pairs(contacts_a)}")
     print(f"  joint motion (std, rad): {np.round(settled.std(axis=0), 3).tolist()}")
     print(f"  dominant joint frequency: {freqs[1 + np.argmax(spectrum[1:])]:.2f} Hz")
 
