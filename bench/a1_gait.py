@@ -17,6 +17,7 @@ import numpy as np
 import wann_ros.sim  # noqa: F401  (registers the envs)
 from wann_ros.formats import load_policy
 from wann_ros.sim import robot_specs as rs
+from wann_ros.sim.observation import quat_to_rpy
 
 # Foot pairs by index into A1_FEET (FR, FL, RR, RL): a trot moves the diagonals together, a pace the
 # sides, a bound the front and the rear pair.
@@ -56,6 +57,7 @@ def main() -> None:
         x.append(float(truth.base_pos[0]))
         if terminated or truncated:
             break
+    yaw = quat_to_rpy(env.world.ground_truth().base_quat)[2]
     env.close()
     contacts_a, joints_a = np.array(contacts), np.array(joints)
     seconds = len(x) * rs.A1_CONTROL_PERIOD
@@ -65,7 +67,7 @@ def main() -> None:
     spectrum = np.abs(np.fft.rfft(swing, axis=0)).sum(axis=1)
     print(
         f"{args.policy}: {seconds:.1f} s, fell: {terminated}, forward {x[-1] - x[0]:.2f} m "
-        f"({(x[-1] - x[0]) / seconds:.3f} m/s)"
+        f"({(x[-1] - x[0]) / seconds:.3f} m/s), heading at the end {yaw:+.2f} rad"
     )
     for i, foot in enumerate(rs.A1_FEET):
         lifts = int(np.sum(np.diff(contacts_a[:, i]) < 0))

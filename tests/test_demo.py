@@ -53,7 +53,8 @@ def test_demo_runs_the_a1_on_position_commands(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["robot"] == "a1" and summary["sim_time_s"] >= 6.0
-    assert "a1" not in SHIPPED_POLICIES and summary["policy_note"].startswith("PLACEHOLDER: no A1 policy")
-    assert summary["weight_norm_end"] > summary["weight_norm_start"] > 0  # the A1 controller ran it
+    assert summary["policy"].endswith(f"models/{SHIPPED_POLICIES['a1']}")
+    assert summary["policy_note"] == "the shipped A1 policy" and summary["weight_norm_start"] is None
+    assert summary["distance_m"] > 0.5  # it trots off after the 1 s soft start (offline: about 0.5 m/s)
     assert "[damage: right_front]" in done.stdout
     assert re.search(r"stopped all nodes: exit codes \{\d+: 0, \d+: 0\}", done.stdout)

@@ -20,7 +20,7 @@ def test_the_shipped_policies_are_in_models_and_fit_their_robots():
         assert path == MODELS / name
         assert tuple(load_policy(path).spec.action.joint_names) == joints[robot]
     assert find_policy(MODELS, "ant") == (MODELS / "ant_hebbian.wrp", "the shipped Ant policy")
-    with pytest.raises(ValueError, match="no shipped policy for robot 'spot'; robots with one: ant"):
+    with pytest.raises(ValueError, match="no shipped policy for robot 'spot'; robots with one: a1, ant"):
         shipped_policy("spot", MODELS)
 
 

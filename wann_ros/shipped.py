@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SHIPPED_POLICIES = {"ant": "ant_hebbian.wrp"}  # robot -> file in models/ (the A1 has none yet)
+SHIPPED_POLICIES = {"ant": "ant_hebbian.wrp", "a1": "a1_static.wrp"}  # robot -> file in models/
 
 
 def shipped_policy(robot: str, models: Path) -> Path:
