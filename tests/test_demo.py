@@ -55,6 +55,8 @@ def test_demo_runs_the_a1_on_position_commands(tmp_path):
     assert summary["robot"] == "a1" and summary["sim_time_s"] >= 6.0
     assert summary["policy"].endswith(f"models/{SHIPPED_POLICIES['a1']}")
     assert summary["policy_note"] == "the shipped A1 policy" and summary["weight_norm_start"] is None
-    assert summary["distance_m"] > 0.5  # it trots off after the 1 s soft start (offline: about 0.5 m/s)
+    # it trots until the damage (0.45-0.81 m/s in three runs); the damaged body, never trained on, goes down
+    # and is pushed back at about 0.3 m/s, so the final distance depends on when the controller came up
+    assert summary["speed_before_damage_m_s"] > 0.2
     assert "[damage: right_front]" in done.stdout
     assert re.search(r"stopped all nodes: exit codes \{\d+: 0, \d+: 0\}", done.stdout)
