@@ -396,3 +396,25 @@ def test_es_warm_starts_from_a_static_policy_file_and_refuses_one_that_does_not_
     hebbian = Path(__file__).parents[1] / "models" / "ant_hebbian.wrp"
     with pytest.raises(ValueError, match="not a static one"):
         make_es_search(replace(config, init_policy=str(hebbian)), "toy", 0)
+
+
+def test_es_knobs_reach_the_training_env_and_are_checked():
+    config = ESConfig(
+        popsize=4,
+        hidden=(4,),
+        generations=1,
+        env_kwargs={"gait_clock_hz": 2.0},
+        knobs={"latency_steps": [0, 2], "ground_friction": [0.5, 1.0]},
+    )
+    env = make_es_search(config, "a1", 0).task.make_env(0)
+    try:
+        knobs = env.unwrapped.world.knobs
+        assert knobs.latency_steps == (0, 2) and knobs.ground_friction == (0.5, 1.0)
+        assert rs.gait_clock_hz(env.unwrapped.obs_spec) == 2.0  # env_kwargs still reach it
+    finally:
+        env.close()
+    assert ESConfig().env_options() == {}
+    with pytest.raises(ValueError, match=r"unknown knob\(s\) \['latency'\]"):
+        ESConfig(knobs={"latency": 1})
+    with pytest.raises(ValueError, match="with the knobs key"):
+        ESConfig(knobs={"latency_steps": 1}, env_kwargs={"knobs": None})

@@ -17,6 +17,7 @@ from training.builders import mlp_sizes, policy_spec_for, static_mlp_params
 from training.seeding import strategy_seed
 from training.strategies import CMAES, OpenAIES
 from training.tasks import make_task
+from wann_ros.sim.knobs import SimKnobs
 
 STRATEGIES = ("openai_es", "cma_es")
 
@@ -48,6 +49,7 @@ class ESConfig:
     morphologies: tuple[str, ...] | None = None  # None: the task's own
     max_steps: int | None = None  # cap on episode length (None: the env's)
     env_kwargs: dict[str, Any] | None = None  # env options for training, e.g. {gait_clock_hz: 2.0} (a1)
+    knobs: dict[str, Any] | None = None  # SimKnobs fields for training, e.g. {latency_steps: [0, 2]}
     mirrored_seeds: bool = True  # a mirrored pair shares its episodes (common random numbers)
 
     def __post_init__(self) -> None:
@@ -63,12 +65,23 @@ class ESConfig:
             raise ValueError(f"init_policy must be a policy file path or null, got {self.init_policy!r}")
         if self.init_policy is not None and not self.bias:
             raise ValueError("init_policy needs bias: true (a policy file holds biases)")
+        if self.knobs is not None:
+            SimKnobs.from_mapping(self.knobs)
+            if "knobs" in (self.env_kwargs or {}):
+                raise ValueError("set knobs with the knobs key, not in env_kwargs")
         if self.strategy == "cma_es":
             defaults = ESConfig()
             keys = [k for k in (*OpenAIES.CONFIG_KEYS, "mirrored_seeds") if k != "sigma"]
             ignored = [k for k in keys if getattr(self, k) != getattr(defaults, k)]
             if ignored:
                 raise ValueError(f"strategy cma_es uses only sigma of the OpenAI-ES keys; remove {ignored}")
+
+    def env_options(self) -> dict[str, Any]:
+        """The env kwargs this config changes from the task's: ``env_kwargs`` plus the knobs."""
+        options = dict(self.env_kwargs or {})
+        if self.knobs:
+            options["knobs"] = SimKnobs.from_mapping(self.knobs)
+        return options
 
 
 class ESSearch(Search):
@@ -121,7 +134,7 @@ def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:
         builder_args,
         morphologies=config.morphologies,
         runner_args=runner_args,
-        env_kwargs=config.env_kwargs,
+        env_kwargs=config.env_options(),
     )
     env = task.make_env(0)
     try:
