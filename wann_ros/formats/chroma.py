@@ -391,11 +391,15 @@ def paper_bits(policy: ChromaticPolicy) -> int:
 
 
 def size_report(policy: ChromaticPolicy, dtype: str = "fp32", metadata: bool = True) -> dict[str, int]:
-    """Bits of each section of the file ``encode_chroma(policy, dtype, metadata)`` plus the totals.
+    """Bits of each section of the file ``encode_chroma(policy, dtype, metadata)`` plus the totals."""
+    return report_of_file(policy, encode_chroma(policy, dtype, metadata))
+
+
+def report_of_file(policy: ChromaticPolicy, data: bytes) -> dict[str, int]:
+    """:func:`size_report` of ``data``, the ``.chroma`` bytes of ``policy``.
 
     ``payload`` = colours + pool + biases; ``payload+normalisation`` adds mean, std and clip.
     """
-    data = encode_chroma(policy, dtype, metadata)
     sections = read_chroma_sections(data)[1]
     bits = {name: 8 * n for name, n in sections.items()}
     payload = bits["colours"] + bits["pool"] + bits["biases"]
@@ -424,12 +428,12 @@ def run_cli(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy)
     try:
-        report = size_report(policy, args.dtype, not args.no_metadata)
-        save_chroma(policy, args.out, args.dtype, not args.no_metadata)
+        data = encode_chroma(policy, args.dtype, not args.no_metadata)
     except (TypeError, ValueError) as exc:
         print(f"wann-ros export-chroma: error: {exc}", file=sys.stderr)
         return 2
-    for key, bits in report.items():
+    write_atomic(args.out, data)
+    for key, bits in report_of_file(policy, data).items():
         print(f"{key:<24}{bits:>8} bits")
     return 0
 
