@@ -67,8 +67,8 @@ class ESConfig:
             raise ValueError("init_policy needs bias: true (a policy file holds biases)")
         if self.knobs is not None:
             SimKnobs.from_mapping(self.knobs)
-            if "knobs" in (self.env_kwargs or {}):
-                raise ValueError("set knobs with the knobs key, not in env_kwargs")
+        if "knobs" in (self.env_kwargs or {}):
+            raise ValueError("set knobs with the knobs key, not in env_kwargs")
         if self.strategy == "cma_es":
             defaults = ESConfig()
             keys = [k for k in (*OpenAIES.CONFIG_KEYS, "mirrored_seeds") if k != "sigma"]
