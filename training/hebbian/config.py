@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from training.hebbian.mirror import ODD_ACTIVATIONS, SYMMETRIES
 from wann_ros.policies.hebbian import INIT_DISTRIBUTIONS, RULE_MODES
 from wann_ros.sim.knobs import SimKnobs
 from wann_ros.sim.progress import EarlyStop
@@ -24,6 +25,7 @@ class HebbianConfig:
     hidden_activation: str = "tanh"
     output_activation: str = "tanh"
     rule_mode: str = "synapse"  # "synapse" (ABCD + eta per synapse) or compact "post"/"pre" (per neuron)
+    symmetry: str | None = None  # "mirror": rules tied across the robot's mirror image (half as many)
     init: str = "uniform"  # initial weights, redrawn every episode
     init_scale: float = 0.1  # U(-0.1, 0.1)
     weight_bound: float | None = None
@@ -59,6 +61,11 @@ class HebbianConfig:
             raise ValueError(f"hidden must list positive layer sizes, got {self.hidden}")
         if self.rule_mode not in RULE_MODES:
             raise ValueError(f"rule_mode must be one of {RULE_MODES}, got {self.rule_mode!r}")
+        if self.symmetry is not None:
+            if self.symmetry not in SYMMETRIES or self.rule_mode != "synapse":
+                raise ValueError(f"symmetry must be null or one of {SYMMETRIES}, with synapse rules")
+            if self.output_activation not in ODD_ACTIVATIONS:
+                raise ValueError(f"symmetry needs an odd output activation {ODD_ACTIVATIONS}")
         if self.init not in INIT_DISTRIBUTIONS or self.init == "given":
             raise ValueError(f"init must be 'uniform' or 'normal', got {self.init!r}")
         if self.coeff_init not in COEFF_INITS:

@@ -17,21 +17,32 @@ import numpy as np
 from training.algorithm import Search
 from training.builders import mlp_sizes, policy_spec_for
 from training.hebbian.config import HebbianConfig
+from training.hebbian.mirror import mirror_tying
 from training.seeding import strategy_seed
 from training.strategies import OpenAIES
 from training.tasks import make_task
 from wann_ros.policies.hebbian import HebbianPolicy, hebbian_param_count
+from wann_ros.policies.spec import PolicySpec
 
 BUILDER = "training.hebbian.search:hebbian_mlp"
 
 
 def hebbian_mlp(
-    candidate: np.ndarray, env: Any, hidden: Sequence[int] = (128, 64), **options: Any
+    candidate: np.ndarray,
+    env: Any,
+    hidden: Sequence[int] = (128, 64),
+    symmetry: str | None = None,
+    **options: Any,
 ) -> HebbianPolicy:
-    """Builder: a flat coefficient vector -> a HebbianPolicy on ``env``'s observation/action layout."""
+    """Builder: a flat coefficient vector -> a HebbianPolicy on ``env``'s observation/action layout.
+
+    With ``symmetry="mirror"`` the vector holds one rule per mirrored synapse pair
+    (:mod:`training.hebbian.mirror`) and the policy gets the expanded per-synapse rules."""
     spec = policy_spec_for(env, "hebbian")
     sizes = mlp_sizes(spec, hidden)
     flat = np.asarray(candidate, dtype=np.float64)
+    if symmetry is not None:
+        flat = mirror_tying(spec, sizes).expand(flat)
     n = hebbian_param_count(sizes, options.get("rule_mode", "synapse"))
     if flat.shape != (n,):
         raise ValueError(
@@ -54,21 +65,24 @@ class HebbianSearch(Search):
         return None
 
 
-def network_sizes(task: Any, hidden: Sequence[int]) -> list[int]:
-    """Layer sizes of the network on ``task``'s env (input and output from its spec)."""
+def network_layout(task: Any, hidden: Sequence[int]) -> tuple[PolicySpec, list[int]]:
+    """The spec and layer sizes of the network on ``task``'s env (input and output from its spec)."""
     env = task.make_env(0)
     try:
-        return mlp_sizes(policy_spec_for(env, "hebbian"), hidden)
+        spec = policy_spec_for(env, "hebbian")
     finally:
         env.close()
+    return spec, mlp_sizes(spec, hidden)
 
 
 def initial_coefficients(
-    config: HebbianConfig, sizes: Sequence[int], seed: np.random.SeedSequence
+    config: HebbianConfig, spec: PolicySpec, sizes: Sequence[int], seed: np.random.SeedSequence
 ) -> np.ndarray:
     """The ES starting mean: the rules of ``config.init_rules`` (a warm start, e.g. to evolve an existing
-    policy on under a weight constraint), else random (the reference code starts from ``N(0, 1)``)."""
-    dim = hebbian_param_count(sizes, config.rule_mode)
+    policy on under a weight constraint; with ``symmetry`` their closest mirror-tied rules), else random
+    (the reference code starts from ``N(0, 1)``)."""
+    tying = None if config.symmetry is None else mirror_tying(spec, sizes)
+    dim = hebbian_param_count(sizes, config.rule_mode) if tying is None else tying.size
     if config.init_rules is not None:
         from wann_ros.formats import load_policy
 
@@ -81,7 +95,7 @@ def initial_coefficients(
                 f"{policy.options.rule_mode!r} rules; this search needs {list(sizes)} with "
                 f"{config.rule_mode!r}"
             )
-        return policy.to_flat()
+        return policy.to_flat() if tying is None else tying.project(policy.to_flat())
     rng = np.random.default_rng(seed)
     if config.coeff_init == "uniform":
         return rng.uniform(-config.coeff_std, config.coeff_std, dim)
@@ -93,14 +107,15 @@ def make_search(config: HebbianConfig, task_name: str, seed: int) -> HebbianSear
     task = make_task(
         task_name,
         BUILDER,
-        {"hidden": list(config.hidden), **config.plasticity()},
+        {"hidden": list(config.hidden), "symmetry": config.symmetry, **config.plasticity()},
         morphologies=config.morphologies,
         runner_args=runner_args,
         env_kwargs=config.env_options(),
     )
-    sizes = network_sizes(task, config.hidden)
+    spec, sizes = network_layout(task, config.hidden)
     init_seq, strategy_seq = strategy_seed(seed).spawn(2)
-    strategy = OpenAIES.from_config(initial_coefficients(config, sizes, init_seq), config, strategy_seq)
+    start = initial_coefficients(config, spec, sizes, init_seq)
+    strategy = OpenAIES.from_config(start, config, strategy_seq)
     return HebbianSearch(
         config, strategy, task=task, episodes=config.episodes, generations=config.generations
     )

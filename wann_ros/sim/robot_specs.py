@@ -23,6 +23,13 @@ ANT_INITIAL_Z = 0.75  # torso height in ant.xml = the initial_z AntBulletEnv mea
 ANT_TARGET_XY = (1000.0, 0.0)  # WalkerBase.walk_target_x / _y: a kilometre along +x
 ANT_CONTROL_PERIOD = 0.0165  # 4 substeps of 0.0165 / 4 s
 ANT_OBS_CLIP = 5.0
+# The Ant's mirror image through the x-z plane (y -> -y), as (index, sign) per entry: mirrored[k] =
+# sign * v[index]. Legs swap sides (hip_1/ankle_1 at (+x, +y) <-> hip_4/ankle_4 at (+x, -y), hip_2 <->
+# hip_3 at the back); hips turn about z, so their angles and torques change sign, while each ankle's axis
+# mirrors onto minus its partner's, so ankles keep theirs. Checked against the physics in tests.
+ANT_JOINT_MIRROR = ((6, -1), (7, 1), (4, -1), (5, 1), (2, -1), (3, 1), (0, -1), (1, 1))
+_ANT_BODY_MIRROR = ((0, 1), (1, -1), (2, 1), (3, 1), (4, -1), (5, 1), (6, -1), (7, 1))  # sin, vy, roll flip
+_ANT_FOOT_MIRROR = ((3, 1), (2, 1), (1, 1), (0, 1))
 
 # --- Unitree A1 (pybullet_data a1/a1.urdf) -----------------------------------------------------------
 A1_LEGS = ("FR", "FL", "RR", "RL")
@@ -85,6 +92,13 @@ def ant_action_spec() -> ActionSpec:
         np.full(n, -ANT_TORQUE_SCALE),
         np.full(n, ANT_TORQUE_SCALE),
     )
+
+
+def ant_mirror() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """The Ant's (observation, action) mirror maps, (index, sign) per entry, in the specs' order."""
+    joints = tuple((8 + 2 * j + k, sign) for j, sign in ANT_JOINT_MIRROR for k in (0, 1))
+    feet = tuple((24 + f, sign) for f, sign in _ANT_FOOT_MIRROR)
+    return _ANT_BODY_MIRROR + joints + feet, ANT_JOINT_MIRROR
 
 
 def a1_observation_spec(gait_clock_hz: float | None = None) -> ObservationSpec:
