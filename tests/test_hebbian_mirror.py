@@ -71,6 +71,8 @@ def test_the_ant_mirror_maps_match_the_physics():
 
 def test_tied_rules_expand_to_an_equivariant_network():
     tying = mirror_tying(ant_spec(), SIZES)
+    assert mirror_tying(ant_spec(), list(SIZES)) is tying  # cached per layer sizes
+    assert not tying.index.flags.writeable  # so no caller can corrupt the shared maps
     n_full = 5 * sum(a * b for a, b in layer_shapes(SIZES))
     assert tying.size * 2 == n_full
     rng = np.random.default_rng(0)
