@@ -3,8 +3,8 @@
     ros2 launch wann_ros quadruped.launch.py damage:=left_front damage_time:=10
     ros2 launch wann_ros quadruped.launch.py policy:=/path/to/policy.wrp robot:=ant
 
-Arguments: robot (ant | a1; picks config/<robot>.yaml), policy (default: the robot's shipped policy in
-models/, as wann_ros/shipped.py lists them), damage, damage_time (sim seconds),
+Arguments: robot (ant | a1; picks config/<robot>.yaml), policy (empty, the default: the robot's shipped
+policy in models/, as wann_ros/shipped.py lists them), damage, damage_time (sim seconds),
 gui, use_sim_time, rate (the controller's, Hz, 0 = the policy's; the simulator steps at the robot's control
 period), lockstep, trigger, record, bag (output directory), seed, knobs (sim-to-real knobs for the
 simulator, a YAML mapping: knobs:="{latency_steps: 2, gravity_tilt: 0.1}"). Numbers may be written as
@@ -15,7 +15,9 @@ import os
 
 from launch.actions import DeclareLaunchArgument, LogInfo, Shutdown
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PythonExpression
+from launch.launch_context import LaunchContext
+from launch.substitution import Substitution
+from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 
@@ -24,17 +26,27 @@ from wann_ros.shipped import SHIPPED_POLICIES
 
 SHARE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # share/wann_ros or the source tree
 CONFIG_DIR = os.path.join(SHARE_DIR, "config")
-# the robot's shipped policy file, looked up when the launch runs; "" (refused by the controller with its
-# reason) for a robot that has none
 SHIPPED_PATHS = {robot: os.path.join(SHARE_DIR, "models", name) for robot, name in SHIPPED_POLICIES.items()}
-SHIPPED_POLICY = PythonExpression([repr(SHIPPED_PATHS), ".get('", LaunchConfiguration("robot"), "', '')"])
+
+
+class PolicyFile(Substitution):
+    """The `policy` argument, or when it is empty the robot's shipped file ("" for a robot without one,
+    which the controller refuses with its reason)."""
+
+    def describe(self) -> str:
+        return "policy, or the shipped file of robot"
+
+    def perform(self, context: LaunchContext) -> str:
+        policy = LaunchConfiguration("policy").perform(context)
+        return policy or SHIPPED_PATHS.get(LaunchConfiguration("robot").perform(context), "")
+
 
 ARGUMENTS = (
     ("robot", "ant", "robot model: ant or a1 (selects config/<robot>.yaml)"),
     (
         "policy",
-        SHIPPED_POLICY,
-        "policy file (native, .chroma or ONNX; the format is read from the content); default: the robot's "
+        "",
+        "policy file (native, .chroma or ONNX; the format is read from the content); empty: the robot's "
         f"shipped one in models/ ({', '.join(f'{r}: {n}' for r, n in SHIPPED_POLICIES.items())})",
     ),
     ("damage", "standard", "damage applied at damage_time, e.g. left_front, lock:hip_1, weak:ankle_2=0.3"),
@@ -57,6 +69,7 @@ ARGUMENTS = (
 
 def generate_launch_description() -> LaunchDescription:
     arg = {name: LaunchConfiguration(name) for name, _, _ in ARGUMENTS}
+    arg["policy"] = PolicyFile()
     config = [CONFIG_DIR + os.sep, arg["robot"], ".yaml"]  # a parameter file named by substitutions
     common = {"use_sim_time": arg["use_sim_time"], "lockstep": arg["lockstep"], "seed": arg["seed"]}
     sim = Node(
