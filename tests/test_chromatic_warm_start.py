@@ -9,9 +9,10 @@ import wann_ros.sim  # noqa: F401  (registers the envs)
 from training.chromatic.config import ChromaticConfig
 from training.chromatic.search import make_search
 from training.chromatic.structures import Candidate, Layout, make_policy
-from training.chromatic.warm_start import hebbian_snapshot, kmeans_colours
+from training.chromatic.warm_start import kmeans_colours
 from training.cli import main
 from training.config import load_config
+from training.hebbian.snapshot import hebbian_snapshot
 from wann_ros.formats import load_policy
 
 TINY_HEBBIAN = "generations: 1\npopsize: 2\nepisodes: 1\nhidden: [6]\nmax_steps: 25\n"

@@ -391,8 +391,16 @@ def test_es_warm_starts_from_a_static_policy_file_and_refuses_one_that_does_not_
     np.testing.assert_array_equal(warm.strategy.mean, params)
     with pytest.raises(ValueError, match=r"is a \[.*\] network"):
         make_es_search(replace(config, hidden=(5,), init_policy=str(path)), "toy", 0)
-    with pytest.raises(ValueError, match="needs bias: true"):
-        ESConfig(init_policy=str(path))
+    with pytest.raises(ValueError, match="non-zero biases, which a network with bias: false"):
+        make_es_search(replace(config, bias=False, init_policy=str(path)), "toy", 0)
+    env = cold.task.make_env(0)
+    weights_only = np.arange(
+        make_es_search(replace(config, bias=False), "toy", 0).strategy.mean.size, dtype=float
+    )
+    path = save_policy(static_mlp(weights_only, env, hidden=(4,)), tmp_path / "no_bias.wrp")
+    env.close()
+    warm = make_es_search(replace(config, bias=False, init_policy=str(path)), "toy", 0)
+    np.testing.assert_array_equal(warm.strategy.mean, weights_only)
     hebbian = Path(__file__).parents[1] / "models" / "ant_hebbian.wrp"
     with pytest.raises(ValueError, match="not a static one"):
         make_es_search(replace(config, init_policy=str(hebbian)), "toy", 0)

@@ -39,9 +39,7 @@ class ESConfig:
     lr_min: float = 0.0
     standardize_ranks: bool = False  # OpenAI-ES: ranks scaled to unit std (the Hebbian reference's step)
     init_std: float = 0.1  # initial mean ~ N(0, init_std^2)
-    init_policy: str | None = (
-        None  # a static policy file (with biases) whose parameters are the starting mean
-    )
+    init_policy: str | None = None  # a static policy file whose parameters are the starting mean
     hidden: tuple[int, ...] = (128, 64)
     bias: bool = False
     hidden_activation: str = "tanh"
@@ -63,8 +61,6 @@ class ESConfig:
             raise ValueError(f"max_steps must be >= 1 (or null: the env's), got {self.max_steps}")
         if self.init_policy is not None and not (isinstance(self.init_policy, str) and self.init_policy):
             raise ValueError(f"init_policy must be a policy file path or null, got {self.init_policy!r}")
-        if self.init_policy is not None and not self.bias:
-            raise ValueError("init_policy needs bias: true (a policy file holds biases)")
         if self.knobs is not None:
             SimKnobs.from_mapping(self.knobs)
         if "knobs" in (self.env_kwargs or {}):
@@ -97,7 +93,8 @@ class ESSearch(Search):
 
 def initial_parameters(config: ESConfig, sizes: Sequence[int]) -> np.ndarray:
     """The parameters of ``config.init_policy`` (a warm start, e.g. to refine a sample of an earlier run
-    with smaller noise), checked against the network this search builds."""
+    with smaller noise, or the weights a Hebbian policy grew: ``hebbian-snapshot``), checked against the
+    network this search builds; with ``bias: false`` the file's biases must be zero."""
     from wann_ros.formats import load_policy
     from wann_ros.policies.activations import activation_id, activation_name
     from wann_ros.policies.static import StaticPolicy
@@ -117,7 +114,14 @@ def initial_parameters(config: ESConfig, sizes: Sequence[int]) -> np.ndarray:
             f"{activation_name(policy.hidden_activation)}/{activation_name(policy.output_activation)}; this "
             f"search needs {list(sizes)} with {config.hidden_activation}/{config.output_activation}"
         )
-    return policy.to_flat()
+    if config.bias:
+        return policy.to_flat()
+    if any(np.any(b != 0) for b in policy.biases):
+        raise ValueError(
+            f"init_policy: {config.init_policy} has non-zero biases, which a network with bias: false "
+            "would drop; set bias: true"
+        )
+    return np.concatenate([w.ravel() for w in policy.weights])
 
 
 def make_search(config: ESConfig, task_name: str, seed: int) -> ESSearch:

@@ -2,9 +2,9 @@
 
 A Hebbian policy starts from random weights and builds its gait with its plasticity rules; frozen after
 a few hundred steps, the grown weights form a static network that keeps walking (docs/hebbian.md,
-*Freezing*). :func:`hebbian_snapshot` runs one seeded episode and returns those weights;
-:func:`kmeans_colours` partitions them into ``P`` classes, which gives the search its starting colouring
-and pool (``learned``); the ``dense`` structure starts from the weights themselves.
+*Freezing*). ``training.hebbian.snapshot.hebbian_snapshot`` runs one seeded episode and returns those
+weights; :func:`kmeans_colours` partitions them into ``P`` classes, which gives the search its starting
+colouring and pool (``learned``); the ``dense`` structure starts from the weights themselves.
 """
 
 from __future__ import annotations
@@ -17,27 +17,8 @@ import numpy as np
 
 from training.chromatic.config import ChromaticConfig
 from training.chromatic.structures import Layout
-from training.hebbian.rollout import trace_episode
+from training.hebbian.snapshot import hebbian_snapshot
 from training.tasks import Task
-
-
-def hebbian_snapshot(path: str | Path, task: Task, step: int, seed: int, morphology: str) -> list[np.ndarray]:
-    """The weights of the Hebbian policy in ``path`` after ``step`` policy steps of one episode
-    (seed ``seed``, no early stop) on ``task``'s env with ``morphology``."""
-    import gymnasium
-
-    from wann_ros.formats import load_policy
-
-    policy = load_policy(path)
-    if getattr(policy, "kind", None) != "hebbian":
-        raise ValueError(f"warm_start {path}: a {getattr(policy, 'kind', '?')!r} policy, not a Hebbian one")
-    kwargs = {**task.env_kwargs, "morphology": morphology, "early_stop": False}
-    env = gymnasium.make(task.env_id, disable_env_checker=True, **kwargs)
-    try:
-        trace_episode(policy, env, seed, (), max_steps=step)
-    finally:
-        env.close()
-    return [np.array(w, dtype=np.float64) for w in policy.weights]
 
 
 def kmeans_colours(values: np.ndarray, k: int, iterations: int = 100) -> tuple[np.ndarray, np.ndarray]:

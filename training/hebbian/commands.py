@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from training.hebbian import bounded, checkpoints, export, progress, studies, table
+from training.hebbian import bounded, checkpoints, export, progress, snapshot, studies, table
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "hebbian-table": table.main,
@@ -17,4 +17,5 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "hebbian-export": export.main,
     "hebbian-progress": progress.main,
     "hebbian-checkpoints": checkpoints.main,
+    "hebbian-snapshot": snapshot.main,
 }
