@@ -314,6 +314,18 @@ def test_evaluate_with_knobs_changes_the_episodes_and_records_them():
     assert "knobs {'gravity_tilt'" in format_report(tilted)
 
 
+def test_evaluate_max_steps_runs_episodes_longer_than_the_env_default():
+    """The Ant env ends at 1,000 env steps (960 policy steps after the burn-in); --max-steps 1,200 runs
+    1,200 policy steps, so a damage at step 1,100 is valid and fires."""
+    policy = Path(__file__).parents[1] / "models" / "ant_static_grown.wrp"  # walks: no early stop
+    report = evaluate_policy_file(
+        policy, "ant", episodes=1, morphology="left_front@1100-1100", backend="serial", max_steps=1200
+    )
+    assert report["rows"][0]["steps"] == 1200
+    with pytest.raises(ValueError, match="past the episode's last policy step 959"):
+        evaluate_policy_file(policy, "ant", episodes=1, morphology="left_front@1100-1100", backend="serial")
+
+
 def test_morphology_lists_expand_all_inside_a_comma_list():
     three = ("standard", "right_front", "left_front")
     assert morphologies_for("ant", "all") == three

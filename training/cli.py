@@ -173,13 +173,20 @@ def _harness_args(p: argparse.ArgumentParser, episodes: int, morphology: str | N
     )
     p.add_argument("--backend", choices=BACKENDS, default="process")
     p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="policy steps per episode at most (default: the env's; the Ant and A1 episodes get this long)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no bar of finished episodes")
 
 
 def _harness_kwargs(p: argparse.ArgumentParser, args: argparse.Namespace) -> dict:
     if args.episodes < 1:
         p.error("--episodes must be >= 1")
+    if args.max_steps is not None and args.max_steps < 1:
+        p.error("--max-steps must be >= 1")
     return {
         "episodes": args.episodes,
         "seed": check_seed(args.seed),

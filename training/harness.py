@@ -22,6 +22,7 @@ from training.builders import policy_spec_for
 from training.evaluation import Evaluator, episode_bar
 from training.seeding import EVAL_STREAM
 from training.tasks import TASKS, Task, make_task
+from wann_ros.sim.robot_specs import ANT_BURN_IN
 
 ALL_MORPHOLOGIES = ("standard", "right_front", "left_front")
 QUADRUPED_TASKS = ("ant", "a1")
@@ -97,7 +98,8 @@ def evaluate_policy_file(
     """Run the episodes and return the report (see :func:`write_report` for the files); ``progress``
     shows a bar of finished episodes on stderr.
 
-    ``knobs``: :class:`~wann_ros.sim.knobs.SimKnobs` fields for the quadruped tasks, e.g.
+    ``max_steps``: policy steps per episode at most (for the quadrupeds also beyond the env's default of
+    1,000 env steps). ``knobs``: :class:`~wann_ros.sim.knobs.SimKnobs` fields for the quadruped tasks, e.g.
     ``{"motor_strength": [0.5, 1.0]}`` (a robustness check; the paper's tables use none)."""
     path = Path(path).resolve()
     if not path.is_file():
@@ -109,6 +111,8 @@ def evaluate_policy_file(
     if has_distance:
         runner_args |= {"solved_distance": solved_distance, "solved_window": solved_window}
     env_kwargs = env_kwargs_for_policy(task_name, path)
+    if max_steps is not None and task_name in QUADRUPED_TASKS:  # longer episodes than the env's default too
+        env_kwargs["max_steps"] = max_steps + (ANT_BURN_IN if task_name == "ant" else 0)
     if knobs:
         if task_name not in QUADRUPED_TASKS:
             raise ValueError(f"knobs apply to the quadruped tasks {QUADRUPED_TASKS}, not {task_name!r}")

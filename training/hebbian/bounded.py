@@ -24,10 +24,11 @@ from training.backends import BACKENDS, make_backend
 from training.evaluation import episode_bar
 from training.harness import ALL_MORPHOLOGIES, policy_from_file
 from training.hebbian.rollout import trace_episode
-from training.hebbian.studies import BURN_IN, _check_hebbian, _pyplot
+from training.hebbian.studies import _check_hebbian, _pyplot
 from training.seeding import EVAL_STREAM, check_seed, episode_seed
 from training.tasks import Job, make_task
 from wann_ros.formats import file_sha256
+from wann_ros.sim.robot_specs import ANT_BURN_IN
 
 Setting = dict[str, Any]  # {"name", "weight_bound", "normalize"}
 
@@ -126,7 +127,7 @@ def bounded_study(
     long_task = make_task("ant", probe.builder, probe.builder_args, morphologies=("standard",))
     long_task = _replace_env(
         long_task,
-        {"burn_in": BURN_IN, "max_steps": BURN_IN + steps, "early_stop": False},
+        {"burn_in": ANT_BURN_IN, "max_steps": ANT_BURN_IN + steps, "early_stop": False},
         "training.hebbian.bounded:long_runner",
         {"steps": steps, "record_every": record_every},
     )

@@ -38,8 +38,8 @@ from training.hebbian.rollout import (
 )
 from training.seeding import EVAL_STREAM, check_seed, episode_seed
 from training.tasks import Job, Task, make_task
+from wann_ros.sim.robot_specs import ANT_BURN_IN
 
-BURN_IN = 40  # the Ant env's zero-action steps before the policy acts
 WINDOW = 50  # steps in the rolling speed of the plots and the recovery criterion
 RUNNERS = "training.hebbian.studies"
 
@@ -118,7 +118,7 @@ def study_task(
         task,
         runner=f"{RUNNERS}:{runner}",
         runner_args={**runner_args, "max_steps": steps},
-        env_kwargs={"burn_in": BURN_IN, "max_steps": BURN_IN + steps, "early_stop": False},
+        env_kwargs={"burn_in": ANT_BURN_IN, "max_steps": ANT_BURN_IN + steps, "early_stop": False},
     )
 
 

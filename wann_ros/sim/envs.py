@@ -159,7 +159,7 @@ class AntDamageEnv(_QuadrupedEnv):
         self,
         morphology: DamageLike = "standard",
         knobs: SimKnobs | None = None,
-        burn_in: int = 40,
+        burn_in: int = rs.ANT_BURN_IN,
         max_steps: int = 1000,
         early_stop: bool = True,
         damage_schedule: Sequence[ScheduleEntry] = (),

@@ -23,6 +23,7 @@ ANT_INITIAL_Z = 0.75  # torso height in ant.xml = the initial_z AntBulletEnv mea
 ANT_TARGET_XY = (1000.0, 0.0)  # WalkerBase.walk_target_x / _y: a kilometre along +x
 ANT_CONTROL_PERIOD = 0.0165  # 4 substeps of 0.0165 / 4 s
 ANT_OBS_CLIP = 5.0
+ANT_BURN_IN = 40  # zero-action steps after a reset (the Hebbian paper's code), counted in the episode
 # The Ant's mirror image through the x-z plane (y -> -y), as (index, sign) per entry: mirrored[k] =
 # sign * v[index]. Legs swap sides (hip_1/ankle_1 at (+x, +y) <-> hip_4/ankle_4 at (+x, -y), hip_2 <->
 # hip_3 at the back); hips turn about z, so their angles and torques change sign, while each ankle's axis
