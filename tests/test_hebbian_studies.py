@@ -91,6 +91,27 @@ def test_table_with_two_episodes_on_tiny_policies(tmp_path, policies, capsys):
     assert "left_front (unseen)" in capsys.readouterr().out
 
 
+def test_table_takes_several_static_policies_labelled_by_file_name(tmp_path, policies):
+    heb, sta = policies
+    other = tmp_path / "grown.wrp"
+    other.write_bytes(sta.read_bytes())
+    out = tmp_path / "table"
+    common = ["hebbian-table", "--hebbian", str(heb), "--episodes", "1", "--max-steps", "20"]
+    common += ["--backend", "serial"]
+    assert main([*common, "--static", str(sta), str(other), "--out", str(out)]) == 0
+    rows = read_csv(out / "table.csv")
+    assert list(dict.fromkeys(r["kind"] for r in rows)) == ["hebbian", "static s", "static grown"]
+    by_kind = {r["kind"]: r["distance_mean"] for r in rows if r["morphology"] == "standard"}
+    assert by_kind["static s"] == by_kind["static grown"]  # the same policy on the same seeded episodes
+    assert "| static s: distance (paper units) |" in (out / "table.md").read_text()
+    twin = tmp_path / "twin" / "s.wrp"
+    twin.parent.mkdir()
+    twin.write_bytes(sta.read_bytes())
+    with pytest.raises(SystemExit):
+        main([*common, "--static", str(sta), str(twin), "--out", str(tmp_path / "t2")])
+    assert not (tmp_path / "t2").exists()
+
+
 def test_an_episode_that_ends_with_the_robot_down_is_marked_fell(ant):
     still = static_mlp(np.zeros(28 * 8 + 8 * 8), ant, hidden=(8,))  # zero torque: the torso sinks
     env = gymnasium.make("wann_ros/AntDamage-v0", disable_env_checker=True, morphology="left_front")

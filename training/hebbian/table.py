@@ -1,8 +1,8 @@
 """``hebbian-table``: the paper's morphology table (Najarro & Risi 2020) from the evaluation harness.
 
-    python -m training hebbian-table --hebbian P1 --static P2 [--episodes 100] [--seed 0] [--out DIR]
+    python -m training hebbian-table --hebbian P1 --static P2 [P3 ...] [--episodes 100] [--seed 0] [--out DIR]
 
-Both policies run the same seeded episodes (``training.harness``) on standard and right_front (seen in
+All policies run the same seeded episodes (``training.harness``) on standard and right_front (seen in
 training) and left_front (held out). Each cell: distance in paper units and in metres, mean ± std over
 the episodes, and whether the morphology is "solved" (the harness criterion). Writes ``table.md``,
 ``table.csv`` and ``table.json`` (summary plus every episode) to ``--out``.
@@ -39,7 +39,7 @@ CSV_COLUMNS = (
 
 
 def table_rows(reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (policy, morphology) from harness reports keyed by label ("hebbian", "static")."""
+    """One row per (policy, morphology) from harness reports keyed by label ("hebbian", "static", ...)."""
     rows = []
     for label, report in reports.items():
         for morph, s in report["morphologies"].items():
@@ -109,12 +109,20 @@ def main(argv: list[str]) -> int:
         description="Hebbian vs static on standard, right_front and left_front",
     )
     p.add_argument("--hebbian", type=Path, required=True, help="Hebbian policy file")
-    p.add_argument("--static", type=Path, required=True, help="static-weight policy file")
+    p.add_argument(
+        "--static",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="static-weight policy file(s); with more than one, each column is labelled by its file name",
+    )
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=BACKENDS, default="process")
     p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--max-steps", type=int, default=None, help="cap on policy steps (default: the env's)")
+    p.add_argument(
+        "--max-steps", type=int, default=None, help="policy steps per episode (default: the env's)"
+    )
     p.add_argument("--solved-distance", type=float, default=100.0)
     p.add_argument("--out", type=Path, default=Path("runs/hebbian-table"))
     p.add_argument("--no-progress", action="store_true", help="no bar of finished episodes")
@@ -122,9 +130,16 @@ def main(argv: list[str]) -> int:
     if args.episodes < 1:
         p.error("--episodes must be >= 1")
     seed = check_seed(args.seed)
-    reports = {}
-    for label, path, kind in (("hebbian", args.hebbian, "hebbian"), ("static", args.static, "static")):
+    statics = [("static", path) for path in args.static]
+    if len(statics) > 1:
+        statics = [(f"static {path.stem}", path) for path in args.static]
+        if len({label for label, _ in statics}) < len(statics):
+            p.error("--static files need different names: the table's columns are labelled by them")
+    policies = [("hebbian", args.hebbian, "hebbian"), *((label, path, "static") for label, path in statics)]
+    for _, path, kind in policies:  # all checked before any episode runs
         _check_kind(path, kind)
+    reports = {}
+    for label, path, _ in policies:
         reports[label] = evaluate_policy_file(
             path,
             "ant",
