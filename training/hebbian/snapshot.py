@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,11 +27,32 @@ from wann_ros.policies.static import StaticPolicy
 def hebbian_snapshot(path: str | Path, task: Task, step: int, seed: int, morphology: str) -> list[np.ndarray]:
     """The weights of the Hebbian policy in ``path`` after ``step`` policy steps of one episode
     (seed ``seed``, no early stop) on ``task``'s env with ``morphology``."""
-    import gymnasium
-
     from wann_ros.formats import load_policy
 
-    policy = load_policy(path)
+    return _grow(load_policy(path), path, task, step, seed, morphology)
+
+
+def snapshot_policy(path: str | Path, task: Task, step: int, seed: int, morphology: str) -> StaticPolicy:
+    """:func:`hebbian_snapshot` as a static policy: the Hebbian file's spec and activations, zero biases."""
+    from wann_ros.formats import load_policy
+
+    hebbian = load_policy(path)
+    weights = _grow(hebbian, path, task, step, seed, morphology)
+    return StaticPolicy(
+        weights,
+        [np.zeros(w.shape[1]) for w in weights],
+        dataclasses.replace(hebbian.spec, kind="static"),
+        hebbian.hidden_activation,
+        hebbian.output_activation,
+    )
+
+
+def _grow(
+    policy: Any, path: str | Path, task: Task, step: int, seed: int, morphology: str
+) -> list[np.ndarray]:
+    """Run the loaded Hebbian ``policy`` (read from ``path``) as :func:`hebbian_snapshot` says."""
+    import gymnasium
+
     if getattr(policy, "kind", None) != "hebbian":
         raise ValueError(f"{path}: a {getattr(policy, 'kind', '?')!r} policy, not a Hebbian one")
     kwargs = {**task.env_kwargs, "morphology": morphology, "early_stop": False}
@@ -40,21 +62,6 @@ def hebbian_snapshot(path: str | Path, task: Task, step: int, seed: int, morphol
     finally:
         env.close()
     return [np.array(w, dtype=np.float64) for w in policy.weights]
-
-
-def snapshot_policy(path: str | Path, task: Task, step: int, seed: int, morphology: str) -> StaticPolicy:
-    """:func:`hebbian_snapshot` as a static policy: the Hebbian file's spec and activations, zero biases."""
-    from wann_ros.formats import load_policy
-
-    hebbian = load_policy(path)
-    weights = hebbian_snapshot(path, task, step, seed, morphology)
-    return StaticPolicy(
-        weights,
-        [np.zeros(w.shape[1]) for w in weights],
-        dataclasses.replace(hebbian.spec, kind="static"),
-        hebbian.hidden_activation,
-        hebbian.output_activation,
-    )
 
 
 def main(argv: list[str]) -> int:
