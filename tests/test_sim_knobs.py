@@ -155,6 +155,31 @@ def test_spawn_yaw_turns_the_start_and_the_observation_sees_it():
         env.close()
 
 
+def test_spawn_joint_noise_widens_the_start_pose_and_tilts_the_rest():
+    def start(knobs, seed):
+        env = AntDamageEnv(knobs=knobs, burn_in=0)
+        env.reset(seed=seed)
+        q = np.array(env.world.robot_state().joint_pos)
+        env.close()
+        return q
+
+    usual = np.array([start(None, s) for s in range(4)])
+    wide = np.array([start(SimKnobs(spawn_joint_noise=1.0), s) for s in range(4)])
+    assert np.abs(usual).max() <= 0.1 + 1e-9 and 0.5 < np.abs(wide).max() <= 1.0 + 1e-9
+    np.testing.assert_allclose(wide, 10 * usual, atol=1e-9)  # the same seeded draws, ten times as wide
+
+    def rest_tilt(knobs, seed):  # after the 40 zero-action steps: how far from level the torso rests
+        env = AntDamageEnv(knobs=knobs)
+        env.reset(seed=seed)
+        roll, pitch, _ = quat_to_rpy(env.world.robot_state().base_quat)
+        env.close()
+        return max(abs(roll), abs(pitch))
+
+    assert max(rest_tilt(SimKnobs(spawn_joint_noise=1.0), s) for s in range(4)) > 2 * max(
+        rest_tilt(None, s) for s in range(4)
+    )
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -174,6 +199,7 @@ def test_spawn_yaw_turns_the_start_and_the_observation_sees_it():
         dict(gravity_tilt=(-0.1, 0.1)),
         dict(gravity_heading=(0.0, 1.0)),
         dict(spawn_yaw=(-4.0, 0.0)),
+        dict(spawn_joint_noise=-0.1),
     ],
 )
 def test_bad_knobs_are_refused(bad):

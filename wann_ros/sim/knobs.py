@@ -30,7 +30,9 @@ class SimKnobs:
     number t means (0, t)): gravity leans from vertical by this angle toward ``gravity_heading`` (rad
     from +x toward +y; None: uniform around z), as on a slope whose ground stays level (the legs on the
     low side carry more); ``spawn_yaw`` (rad, a number y means (-y, y)): the body starts turned by this
-    yaw from its spawn heading, so it must steer toward its walk target."""
+    yaw from its spawn heading, so it must steer toward its walk target; ``spawn_joint_noise`` (rad): each
+    joint starts at its default angle + U(-n, n) instead of the robot's own start noise (Ant 0.1, A1 0.05),
+    so the body settles into a random, often tilted, rest and must stand up from it."""
 
     ground_friction: Range | None = None
     mass_scale: Range | None = None
@@ -44,6 +46,7 @@ class SimKnobs:
     gravity_tilt: Range | float | None = None
     gravity_heading: Range | None = None
     spawn_yaw: Range | float | None = None
+    spawn_joint_noise: float = 0.0
 
     def __post_init__(self) -> None:
         tilt = self.gravity_tilt
@@ -73,7 +76,7 @@ class SimKnobs:
             raise ValueError("SimKnobs.gravity_heading needs a gravity_tilt")
         low, high = int_range(self.latency_steps, "SimKnobs.latency_steps", most=100)
         object.__setattr__(self, "latency_steps", (low, high) if low < high else low)
-        for name in ("joint_pos_noise", "joint_vel_noise", "imu_noise", "push_force"):
+        for name in ("joint_pos_noise", "joint_vel_noise", "imu_noise", "push_force", "spawn_joint_noise"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ValueError(f"SimKnobs.{name} must be a finite number >= 0, got {v!r}")
@@ -105,6 +108,7 @@ class SimKnobs:
     def active(self) -> bool:
         """True if any knob is on."""
         moves = self.latency_range[1] > 0 or self.push_force > 0 or self.spawn_yaw is not None
+        moves = moves or self.spawn_joint_noise > 0
         return self.randomises_episode or self.noisy or moves
 
     @property

@@ -234,8 +234,9 @@ class QuadrupedWorld:
             self._saved_state = pb.saveState(**c)
         else:
             pb.restoreState(self._saved_state, **c)
+        spread = self.knobs.spawn_joint_noise or cfg.init_joint_noise
         for j, q0 in zip(self._jidx, cfg.default_pose, strict=True):
-            noise = rng.uniform(low=-cfg.init_joint_noise, high=cfg.init_joint_noise)
+            noise = rng.uniform(low=-spread, high=spread)
             pb.resetJointState(self._body, j, q0 + noise, 0.0, **c)
         self._apply_joint_damage()
         self._knob_strength = np.ones(self._n)
