@@ -107,9 +107,8 @@ class SimKnobs:
     @property
     def active(self) -> bool:
         """True if any knob is on."""
-        moves = self.latency_range[1] > 0 or self.push_force > 0 or self.spawn_yaw is not None
-        moves = moves or self.spawn_joint_noise > 0
-        return self.randomises_episode or self.noisy or moves
+        moves = any(v > 0 for v in (self.latency_range[1], self.push_force, self.spawn_joint_noise))
+        return self.randomises_episode or self.noisy or moves or self.spawn_yaw is not None
 
     @property
     def latency_range(self) -> tuple[int, int]:
